@@ -1,0 +1,240 @@
+"""The command line: thin. Every input is checked before any heavy work; a bad one gets one
+line on stderr and exit 2, never a traceback."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+
+import click
+
+warnings.filterwarnings("ignore", message=".*Failed to initialize NumPy.*")
+
+EXIT_USAGE, EXIT_PROBE, EXIT_INTERRUPTED = 2, 3, 130
+
+
+class UsageError(Exception):
+    pass
+
+
+def fail(message: str, code: int = EXIT_USAGE):
+    click.echo(f"compilecheck: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _check_out_path(option: str, path: str | None):
+    if not path:
+        return
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    if os.path.isdir(path):
+        fail(f"{option} {path}: is a directory; expected a file path")
+    if not os.path.isdir(folder):
+        fail(f"{option} {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        fail(f"{option} {path}: folder {folder} is not writable")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="compilecheck", message="compilecheck %(version)s")
+def main():
+    """Does a quantized layer survive torch.compile, and which fallback to take."""
+
+
+# --------------------------------------------------------------------------- diagnose
+@main.command()
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True)
+@click.option("--variant", "variants", multiple=True,
+              help="lazy, buffer-clone, calibrated, weight-only (repeatable; default all)")
+@click.option("--mode", "modes", multiple=True,
+              help="eager default reduce-overhead max-autotune max-autotune-no-cudagraphs "
+                   "(repeatable; default all; the first compiled one is the target)")
+@click.option("--cudagraphs", type=click.Choice(["on", "off", "both"]), default="both",
+              show_default=True)
+@click.option("--shape", default="tiny", show_default=True,
+              help="a preset (tiny, gemma-300m, gemma-2b, ...) or TOKENSxINxOUT")
+@click.option("--wbits", type=int, default=None, help="default: OPENPI_DUQUANT_WBITS_DEFAULT or 4")
+@click.option("--abits", type=int, default=None, help="default: OPENPI_DUQUANT_ABITS or 8")
+@click.option("--block", type=int, default=None, help="default: OPENPI_DUQUANT_BLOCK or 16")
+@click.option("--act-pct", type=float, default=None,
+              help="default: OPENPI_DUQUANT_ACT_PCT or 99.9")
+@click.option("--permute/--no-permute", default=None,
+              help="default: OPENPI_DUQUANT_PERMUTE or on")
+@click.option("--iters", type=int, default=4, show_default=True,
+              help="compiled calls per cell (at least 3)")
+@click.option("--timeout", type=float, default=600.0, show_default=True,
+              help="seconds per cell")
+@click.option("--jobs", type=int, default=None, help="cells at once (default: cores)")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--probe", "probes", multiple=True,
+              help="your own module: path/file.py:factory or pkg.mod:factory (repeatable)")
+@click.option("--json", "json_path", default=None, help="write the JSON report here")
+@click.option("--markdown", "md_path", default=None, help="write the markdown report here")
+@click.option("--strict", is_flag=True, help="count warn as failure")
+@click.option("--quiet", is_flag=True, help="no progress on stderr")
+@click.option("--list", "list_only", is_flag=True, help="list probes and variants, then exit")
+def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, act_pct, permute,
+             iters, timeout, jobs, seed, probes, json_path, md_path, strict, quiet, list_only):
+    """Compile the probe in every mode, with and without CUDA graphs, and find the rung."""
+    # cheap checks first: no torch needed
+    if iters < 3:
+        fail(f"--iters {iters}: expected at least 3 (the overwrite error needs a later call)")
+    if timeout <= 0:
+        fail(f"--timeout {timeout:g}: expected a positive number of seconds")
+    if jobs is not None and jobs < 1:
+        fail(f"--jobs {jobs}: expected at least 1")
+    _check_out_path("--json", json_path)
+    _check_out_path("--markdown", md_path)
+    if probes and variants:
+        fail("--probe and --variant are exclusive: a probe's cells are named after its factory")
+
+    from . import probes as builtin
+    from .probes.config import ConfigError, DuQuantConfig
+    from .userprobe import ProbeError, split_spec
+
+    if list_only:
+        from .listing import listing
+
+        click.echo(listing())
+        return
+    for v in variants:
+        if v not in builtin.VARIANTS:
+            fail(f"--variant {v!r}: expected one of {', '.join(builtin.VARIANTS)}")
+    try:
+        cfg = DuQuantConfig.from_env(wbits=wbits, abits=abits, block=block, act_pct=act_pct,
+                                     permute=permute)
+    except (ConfigError, TypeError) as e:
+        fail(str(e).replace("wbits=", "--wbits ").replace("abits=", "--abits ")
+             .replace("block=", "--block ").replace("act_pct=", "--act-pct "))
+    try:
+        builtin.parse_shape(shape, cfg.block)
+    except ValueError as e:
+        fail(f"--shape: {e}")
+    import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif device == "cuda" and not torch.cuda.is_available():
+        fail("--device cuda: no usable CUDA device here (torch.cuda.is_available() is False); "
+             "use --device cpu or auto")
+    from .plan import (DEFAULT_MODES, UPSTREAM_MODE, DiagnoseOptions, PlanError, plan,
+                       torch_modes)
+
+    known = torch_modes()
+    for m in modes:
+        if m != "eager" and m not in known:
+            fail(f"--mode {m!r}: not a mode of the installed torch {torch.__version__}; "
+                 f"expected eager or one of {', '.join(known)}")
+    for spec in probes:
+        try:
+            split_spec(spec)
+            _check_probe(spec)
+        except ProbeError as e:
+            fail(str(e))
+    default_modes = tuple(m for m in DEFAULT_MODES if m == "eager" or m in known)
+    options = DiagnoseOptions(
+        device=device, variants=tuple(dict.fromkeys(variants)) or tuple(builtin.VARIANTS),
+        modes=tuple(dict.fromkeys(modes)) or default_modes, cudagraphs=cudagraphs, shape=shape,
+        config=tuple(sorted(cfg.__dict__.items())), iters=iters, timeout=timeout,
+        jobs=jobs or 0, seed=seed, probes=tuple(probes), strict=strict,
+        target=None if any(m != "eager" for m in modes) else UPSTREAM_MODE)
+    try:
+        plan(options, known)
+    except PlanError as e:
+        fail(str(e))
+
+    from .diagnose import diagnose as run_diagnosis
+
+    try:
+        report = run_diagnosis(options, quiet=quiet)
+    except KeyboardInterrupt:
+        fail("interrupted before any cell finished", EXIT_INTERRUPTED)
+    _write_reports(report, json_path, md_path)
+    click.echo(report.render("table"))
+    eager_failed = [c for c in report.cells if c.mode == "eager" and c.status == "fail"]
+    if eager_failed:
+        click.echo(f"compilecheck: the probe fails even in eager ({eager_failed[0].variant}: "
+                   f"{eager_failed[0].error}); nothing to compile", err=True)
+        sys.exit(EXIT_PROBE)
+    sys.exit(report.exit_code(strict))
+
+
+def _check_probe(spec: str):
+    """Load and call the user's factory here, so a broken one is refused before any worker."""
+    from .userprobe import call_factory, load_factory
+
+    call_factory(load_factory(spec), spec)
+
+
+def _write_reports(report, json_path, md_path):
+    from .report import write_atomic
+
+    for path, fmt in ((json_path, "json"), (md_path, "markdown")):
+        if path:
+            try:
+                write_atomic(path, report.render(fmt))
+            except OSError as e:
+                click.echo(f"compilecheck: error: cannot write {path}: {e.strerror}", err=True)
+                sys.exit(EXIT_PROBE)
+            click.echo(f"compilecheck: wrote {path}", err=True)
+
+
+# --------------------------------------------------------------------------- env
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@click.option("--strict", is_flag=True, help="exit 1 when a set variable has no effect or is "
+                                             "a trap")
+def env(as_json, strict):
+    """The environment block and the compile-knob lint."""
+    from .envinfo import environment
+    from .knobs import failing, lint
+
+    block = environment()
+    knobs = lint()
+    if as_json:
+        click.echo(json.dumps({"environment": block, "knobs": knobs}, indent=2, default=str))
+    else:
+        from .render import env_text
+
+        click.echo(env_text(block, knobs))
+    sys.exit(1 if strict and failing(knobs) else 0)
+
+
+# --------------------------------------------------------------------------- explain
+@main.command()
+@click.argument("source", required=False, default="-")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def explain(source, as_json):
+    """Classify an existing log or traceback (FILE, or - for standard input)."""
+    from .explain import ExplainError, explain_stream, open_source
+
+    try:
+        stream = open_source(source)
+    except ExplainError as e:
+        fail(str(e))
+    try:
+        result = explain_stream(stream)
+    except ExplainError as e:
+        fail(str(e))
+    click.echo(json.dumps(result.to_json(), indent=2) if as_json else str(result))
+
+
+# --------------------------------------------------------------------------- report
+@main.command("report")
+@click.argument("path")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]),
+              default="table", show_default=True)
+def report_cmd(path, fmt):
+    """Re-render a saved report."""
+    from .report import Report, ReportError
+
+    try:
+        rep = Report.load(path)
+    except ReportError as e:
+        fail(str(e))
+    click.echo(rep.render(fmt))
+
+
+if __name__ == "__main__":
+    main()

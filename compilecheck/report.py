@@ -1,0 +1,177 @@
+"""The report: one object holding a diagnosis, saved and loaded as JSON (schema
+compilecheck.report/1), printing itself as a table (see render.py for the layouts)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+
+from . import SCHEMA, __version__
+
+CELL_FIELDS = ("variant", "mode", "cudagraphs", "device", "wbits", "abits", "status",
+               "findings", "error", "compile_s", "eager_ms", "compiled_ms", "speedup",
+               "max_abs_err", "graphs", "graph_breaks", "recompiles", "cudagraph_skips")
+
+
+class ReportError(ValueError):
+    """A file that is not a compilecheck report."""
+
+
+@dataclasses.dataclass
+class CellResult:
+    variant: str
+    mode: str
+    cudagraphs: str  # "on" | "off"
+    device: str
+    wbits: int | None
+    abits: int | None
+    status: str  # pass | warn | fail | skip
+    findings: list  # [{"class", "detail", "where"}]
+    error: str | None = None
+    compile_s: float | None = None
+    eager_ms: float | None = None
+    compiled_ms: float | None = None
+    speedup: float | None = None
+    max_abs_err: float | None = None
+    graphs: int | None = None
+    graph_breaks: int | None = None
+    recompiles: int | None = None
+    cudagraph_skips: int | None = None
+    # beyond the schema's required fields
+    role: str = "matrix"
+    shape: str = ""
+    predicted: str | None = None  # for a cell that could not run: what CUDA graphs would do
+    wall_s: float | None = None
+
+    @property
+    def classes(self) -> list[str]:
+        return [f["class"] for f in self.findings]
+
+
+@dataclasses.dataclass
+class Rung:
+    rung: int
+    name: str
+    status: str  # pass | warn | fail | skip | n/a
+    speedup: float | None
+    settings: str
+    why: str
+
+
+@dataclasses.dataclass
+class Report:
+    environment: dict
+    knobs: list
+    cells: list  # CellResult
+    ladder: list  # Rung
+    recommendation: dict  # {rung, name, summary}
+    target_mode: str = ""
+    interrupted: bool = False
+    tool: str = f"compilecheck {__version__}"
+
+    # ------------------------------------------------------------ verdicts
+    @property
+    def compiled_cells(self) -> list[CellResult]:
+        return [c for c in self.cells if c.mode != "eager" and c.status != "skip"
+                and c.role == "matrix"]
+
+    def exit_code(self, strict: bool = False) -> int:
+        bad = {"fail", "warn"} if strict else {"fail"}
+        if self.interrupted:
+            return 130
+        return 1 if any(c.status in bad for c in self.compiled_cells) else 0
+
+    @property
+    def verdict(self) -> str:
+        statuses = {c.status for c in self.compiled_cells}
+        if "fail" in statuses:
+            return "FAIL"
+        return "WARN" if "warn" in statuses else "PASS"
+
+    # ------------------------------------------------------------ JSON
+    def to_dict(self) -> dict:
+        return {
+            "schema": SCHEMA,
+            "tool": self.tool,
+            "target_mode": self.target_mode,
+            "interrupted": self.interrupted,
+            "environment": self.environment,
+            "knobs": self.knobs,
+            "cells": [dataclasses.asdict(c) for c in self.cells],
+            "ladder": [dataclasses.asdict(r) for r in self.ladder],
+            "recommendation": self.recommendation,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, default=str)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Report":
+        if not isinstance(d, dict) or d.get("schema") != SCHEMA:
+            found = d.get("schema") if isinstance(d, dict) else None
+            raise ReportError(f"not a compilecheck report: schema is {found!r}, expected "
+                              f"{SCHEMA!r}")
+        from .schema import validate
+
+        problems = validate(d)
+        if problems:
+            raise ReportError(f"a compilecheck report that does not match its schema: "
+                              f"{problems[0]}" + (f" (and {len(problems) - 1} more)"
+                                                  if len(problems) > 1 else ""))
+        try:
+            cell_names = {f.name for f in dataclasses.fields(CellResult)}
+            rung_names = {f.name for f in dataclasses.fields(Rung)}
+            cells = [CellResult(**{k: v for k, v in c.items() if k in cell_names})
+                     for c in d["cells"]]
+            ladder = [Rung(**{k: v for k, v in r.items() if k in rung_names})
+                      for r in d["ladder"]]
+            return cls(d["environment"], d["knobs"], cells, ladder, d["recommendation"],
+                       d.get("target_mode", ""), d.get("interrupted", False),
+                       d.get("tool", "compilecheck"))
+        except (KeyError, TypeError) as e:
+            raise ReportError(f"a compilecheck report with a missing or malformed field: {e}")
+
+    @classmethod
+    def load(cls, path: str) -> "Report":
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+        except FileNotFoundError:
+            raise ReportError(f"{path}: no such file")
+        except IsADirectoryError:
+            raise ReportError(f"{path}: is a directory, expected a report JSON file")
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ReportError(f"{path}: not JSON ({e.__class__.__name__}), expected a "
+                              "compilecheck report")
+        except OSError as e:
+            raise ReportError(f"{path}: cannot read ({e.strerror})")
+        return cls.from_dict(data)
+
+    # ------------------------------------------------------------ layouts
+    def render(self, fmt: str = "table") -> str:
+        from . import render
+
+        return {"table": render.table, "markdown": render.markdown,
+                "json": lambda r: r.to_json()}[fmt](self)
+
+    def __str__(self) -> str:
+        return self.render("table")
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and a rename: never half a file."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".compilecheck-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

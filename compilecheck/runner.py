@@ -1,0 +1,251 @@
+"""Isolated workers: each cell runs in a long-lived worker process; a crash or a hang costs
+only its own cell (the worker is killed with its children and a fresh one takes the next)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import queue
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from .spec import CellSpec
+
+START_TIMEOUT_S = 120.0
+
+
+@dataclasses.dataclass
+class RawResult:
+    spec: CellSpec
+    outcome: str  # ok | crash | timeout | interrupted | skip
+    obs: dict | None = None
+    detail: str = ""  # signal / exit code / reason
+    stderr_tail: str = ""
+    wall_s: float = 0.0
+
+
+def _signal_name(code: int) -> str:
+    try:
+        return signal.Signals(-code).name
+    except ValueError:
+        return f"signal {-code}"
+
+
+class Worker:
+    """One worker process and its pipes."""
+
+    def __init__(self, env: dict, log_dir: str):
+        self.log = tempfile.NamedTemporaryFile("w+b", dir=log_dir, prefix="worker-",
+                                               suffix=".log", delete=False)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "compilecheck.worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
+            env=env, start_new_session=True, cwd=os.getcwd(),
+        )
+        self._buf = b""
+        self.ready = False
+
+    def _readline(self, deadline: float) -> bytes | None:
+        """A full line, b"" on EOF, None on time-out."""
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            r, _, _ = select.select([fd], [], [], min(left, 0.5))
+            if not r:
+                continue
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return b""
+            self._buf += chunk
+        line, _, self._buf = self._buf.partition(b"\n")
+        return line
+
+    def stderr_tail(self, n: int = 4000) -> str:
+        try:
+            self.log.flush()
+            with open(self.log.name, "rb") as f:
+                f.seek(0, 2)
+                size = f.tell()
+                f.seek(max(0, size - n))
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def run(self, spec: CellSpec, timeout: float) -> RawResult:
+        t0 = time.monotonic()
+        if not self.ready:  # the worker's start (importing torch) is not the cell's time
+            line = self._readline(t0 + START_TIMEOUT_S)
+            if not line:
+                return self._dead(spec, line, t0)
+            self.ready = True
+            t0 = time.monotonic()
+        deadline = t0 + timeout
+        try:
+            self.proc.stdin.write(spec.to_json().encode() + b"\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return self._dead(spec, b"", t0)
+        line = self._readline(deadline)
+        if not line:
+            return self._dead(spec, line, t0)
+        obs = json.loads(line)
+        if "internal_error" in obs:
+            return RawResult(spec, "ok", obs, "internal error", wall_s=time.monotonic() - t0)
+        return RawResult(spec, "ok", obs, wall_s=time.monotonic() - t0)
+
+    def _dead(self, spec, line, t0) -> RawResult:
+        wall = time.monotonic() - t0
+        if line is None:  # time-out: kill the worker and everything it started
+            self.kill()
+            return RawResult(spec, "timeout", None, f"no answer within {wall:.0f} s",
+                             self.stderr_tail(), wall)
+        try:
+            code = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = self.proc.returncode
+        self.kill()
+        detail = _signal_name(code) if code is not None and code < 0 else f"exit code {code}"
+        return RawResult(spec, "crash", None, detail, self.stderr_tail(), wall)
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def close(self):
+        if self.alive:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=5)
+            except Exception:
+                pass
+        self.kill()
+        try:
+            self.log.close()
+            os.unlink(self.log.name)
+        except OSError:
+            pass
+
+
+def worker_env(extra: tuple, threads: int, device: str, jobs: int) -> dict:
+    env = dict(os.environ)
+    env.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")  # no compile pool per worker
+    env["COMPILECHECK_THREADS"] = str(max(1, threads))
+    # make the package importable in the worker exactly as it is here
+    pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_parent, env.get("PYTHONPATH")) if p)
+    if device == "cpu" and "COMPILECHECK_WORKER_MAX_BYTES" not in env:
+        try:  # out-of-memory becomes an exception the cell reports, not the OOM killer
+            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+            env["COMPILECHECK_WORKER_MAX_BYTES"] = str(max(8 << 30, int(total * 0.8 / jobs)))
+        except (ValueError, OSError):
+            pass
+    env.update(dict(extra))
+    return env
+
+
+class Pool:
+    """Runs cells on ``jobs`` workers; cells with their own environment get their own."""
+
+    def __init__(self, jobs: int, timeout: float, device: str, on_result=None):
+        self.jobs = max(1, jobs)
+        self.timeout = timeout
+        self.device = device
+        self.on_result = on_result or (lambda r: None)
+        self.threads = max(1, (os.cpu_count() or 1) // self.jobs)
+        self.log_dir = tempfile.mkdtemp(prefix="compilecheck-")
+        self._workers: list[Worker] = []
+        self._lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.interrupted = False
+
+    def _new_worker(self, extra_env: tuple) -> Worker:
+        w = Worker(worker_env(extra_env, self.threads, self.device, self.jobs), self.log_dir)
+        with self._lock:
+            self._workers.append(w)
+        return w
+
+    def _drop(self, w: Worker):
+        w.close()
+        with self._lock:
+            if w in self._workers:
+                self._workers.remove(w)
+
+    def run(self, specs: list[CellSpec]) -> list[RawResult]:
+        todo: queue.Queue = queue.Queue()
+        for i, s in enumerate(specs):
+            todo.put((i, s))
+        results: list[RawResult | None] = [None] * len(specs)
+
+        def loop():
+            workers: dict[tuple, Worker] = {}
+            try:
+                while not self.stopping.is_set():
+                    try:
+                        i, spec = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    w = workers.get(spec.env)
+                    if w is None or not w.alive:
+                        w = workers[spec.env] = self._new_worker(spec.env)
+                    r = w.run(spec, self.timeout)
+                    if self.stopping.is_set() and r.outcome != "ok":
+                        r = RawResult(spec, "interrupted", None, "interrupted")
+                    if r.outcome != "ok":
+                        self._drop(w)
+                        workers.pop(spec.env, None)
+                    results[i] = r
+                    self.on_result(r)
+            finally:
+                for w in workers.values():
+                    self._drop(w)
+
+        threads = [threading.Thread(target=loop, daemon=True)
+                   for _ in range(min(self.jobs, len(specs)))]
+        for t in threads:
+            t.start()
+        try:
+            for t in threads:
+                while t.is_alive():
+                    t.join(0.2)
+        except BaseException:  # Ctrl-C / SIGTERM: stop the workers, keep what finished
+            self.stop()
+            self.interrupted = True
+            for t in threads:
+                t.join(15)
+        finally:
+            for i, r in enumerate(results):
+                if r is None:
+                    results[i] = RawResult(specs[i], "interrupted", None, "interrupted")
+        return results  # type: ignore[return-value]
+
+    def stop(self):
+        """Stop every worker and its children now (Ctrl-C, SIGTERM)."""
+        self.stopping.set()
+        with self._lock:
+            workers = list(self._workers)
+        for w in workers:
+            w.kill()
+
+    def close(self):
+        self.stop()
+        import shutil
+
+        shutil.rmtree(self.log_dir, ignore_errors=True)

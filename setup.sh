@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Set up compilecheck in ./.venv: an existing torch stands; where none is importable,
+# torch==2.13.0 (a CPU build) is installed, never a bare "torch" (a multi-GB CUDA build).
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv --system-site-packages .venv
+fi
+if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
+  .venv/bin/python -m pip install -q torch==2.13.0
+fi
+.venv/bin/python -m pip install -q --no-build-isolation -e '.[test]' 2>&1 \
+  | grep -v "^WARNING: Location" || true
+.venv/bin/python -c "import compilecheck.probes, torch; print('compilecheck ready: torch', torch.__version__)"

@@ -1,0 +1,61 @@
+"""Shared runs: the real CLI in a real subprocess, once per session, reused by many tests."""
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+USER_PROBES = FIXTURES / "user_probes.py"
+
+
+@dataclass
+class Run:
+    rc: int
+    stdout: str
+    stderr: str
+    report: dict | None
+    json_path: Path
+    md_path: Path
+
+
+def run_cli(args, tmp: Path, env=None, timeout=900, cwd=None, name="report") -> Run:
+    json_path, md_path = tmp / f"{name}.json", tmp / f"{name}.md"
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    extra = ["--json", str(json_path), "--markdown", str(md_path)] if args[:1] == ["diagnose"] \
+        else []
+    p = subprocess.run([sys.executable, "-m", "compilecheck", *args, *extra], cwd=cwd or tmp,
+                       env=full_env, capture_output=True, text=True, timeout=timeout)
+    report = json.loads(json_path.read_text()) if json_path.exists() else None
+    return Run(p.returncode, p.stdout, p.stderr, report, json_path, md_path)
+
+
+def probe(name: str) -> str:
+    return f"{USER_PROBES}:{name}"
+
+
+def cells(report, **match):
+    return [c for c in report["cells"]
+            if all(c.get(k) == v for k, v in match.items())]
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory):
+    """The README's diagnosis: every built-in variant, every mode, CUDA graphs on and off."""
+    return run_cli(["diagnose"], tmp_path_factory.mktemp("default"))
+
+
+@pytest.fixture(scope="session")
+def misbehaving_run(tmp_path_factory):
+    """Users' modules that crash, hang, run out of memory, mismatch, break the graph."""
+    names = ["mismatch", "aborts", "segfaults", "hangs", "ooms", "breaks", "lazy_state",
+             "clean"]
+    args = ["diagnose", "--mode", "default", "--cudagraphs", "off", "--timeout", "20"]
+    for n in names:
+        args += ["--probe", probe(n)]
+    return run_cli(args, tmp_path_factory.mktemp("misbehaving"))
