@@ -1,4 +1,4 @@
-from compilecheck.cli import main
+from compilecheck.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -152,6 +152,10 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
         fail("interrupted before any cell finished", EXIT_INTERRUPTED)
     _write_reports(report, json_path, md_path)
     click.echo(report.render("table"))
+    if report.interrupted:
+        click.echo("compilecheck: interrupted; finished cells are reported, the rest are "
+                   "marked skip (interrupted)", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     eager_failed = [c for c in report.cells if c.mode == "eager" and c.status == "fail"]
     if eager_failed:
         click.echo(f"compilecheck: the probe fails even in eager ({eager_failed[0].variant}: "
@@ -236,5 +240,19 @@ def report_cmd(path, fmt):
     click.echo(rep.render(fmt))
 
 
+def run(argv=None):
+    """The console script: click's usage errors as one line too, exit 2."""
+    try:
+        code = main.main(args=argv, prog_name="compilecheck", standalone_mode=False)
+    except click.UsageError as e:
+        where = f"{e.ctx.command_path}: " if e.ctx else ""
+        fail(f"{where}{e.format_message()}")
+    except click.Abort:
+        fail("interrupted", EXIT_INTERRUPTED)
+    except click.ClickException as e:
+        fail(e.format_message())
+    sys.exit(code or 0)
+
+
 if __name__ == "__main__":
-    main()
+    run()

@@ -25,6 +25,7 @@ COMPILE_TYPES = (
     "torch._dynamo.exc.InternalTorchDynamoError", "torch._inductor.exc.CppCompileError",
     "torch._inductor.exc.LoweringException", "torch.fx.experimental.symbolic_shapes."
     "GuardOnDataDependentSymNode", "torch._dynamo.exc.FailOnRecompileLimitHit",
+    "torch._dynamo.exc.UserError",
 )
 RECOMPILE_LIMIT_RE = re.compile(
     r"hit config\.(recompile_limit|cache_size_limit)|(recompile_limit|cache_size_limit)\s*"
@@ -361,6 +362,7 @@ CLASSES: dict[str, FindingClass] = {c.name: c for c in (
         "suppress-errors",
         ((re.compile(r"BackendCompilerFailed|InductorError|CppCompileError|LoweringException|"
                      r"GuardOnDataDependentSymNode|InternalTorchDynamoError|"
+                     r"Could not guard on data-dependent|torch\._dynamo\.exc\.UserError|"
                      r"torch\._dynamo\.exc\.(Unsupported|TorchRuntimeError)|"
                      r"ptxas (fatal|error)|CompilationError|triton.*(error|failed)", re.I), None),),
         _detect_error("compile_error")),
@@ -382,7 +384,8 @@ CLASSES: dict[str, FindingClass] = {c.name: c for c in (
         "no-compile",
         ((re.compile(r"max abs (diff|err)|allclose\S*\s*(=|:|is|returned)?\s*False|"
                      r"Mismatched elements|accuracy (check )?fail|Accuracy failed|"
-                     r"tensors? (are|is) not close|fail_accuracy", re.I), None),),
+                     r"(tensors?|Tensor-likes|Scalars) (are|is) not close|fail_accuracy", re.I),
+          None),),
         _detect_numeric_mismatch),
     FindingClass(
         "recompile_limit", "warn",

@@ -237,9 +237,9 @@ def judge(name: str, value: str, index: TorchEnvIndex) -> dict:
         return row
     if name in OUTSIDE_TORCH:
         who, verdict, advice = OUTSIDE_TORCH[name]
-        row.update(read_by_torch=bool(index.where(name)), verdict=verdict,
-                   advice=f"read by {who}. {advice}" if value.strip() == "1" else
-                   f"read by {who}; only 1 turns it on.")
+        row.update(read_by_torch=False, verdict=verdict,
+                   advice=f"read by {who}, not by torch. {advice}" if value.strip() == "1" else
+                   f"read by {who}, not by torch; only 1 turns it on.")
         if value.strip() != "1":
             row["verdict"] = "ok"
         return row

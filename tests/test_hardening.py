@@ -1,0 +1,171 @@
+"""Bad input, interruption and partial failure lose nothing (real processes and signals)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from compilecheck.report import write_atomic
+from compilecheck.schema import validate
+
+from conftest import USER_PROBES, cells, probe, run_cli
+
+P = str(USER_PROBES)
+
+
+def one_line_exit_2(args, env=None, cwd=None, code=2):
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.run([sys.executable, "-m", "compilecheck", *args], capture_output=True,
+                       text=True, timeout=120, env=e, cwd=cwd)
+    assert p.returncode == code, (args, p.stdout, p.stderr)
+    lines = [line for line in p.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in p.stderr, p.stderr
+    assert lines[0].startswith("compilecheck: error:")
+    return lines[0]
+
+
+BAD = [
+    (["diagnose", "--mode", "turbo"], "turbo", "max-autotune"),
+    (["diagnose", "--variant", "nope"], "nope", "buffer-clone"),
+    (["diagnose", "--wbits", "99"], "--wbits 99", "2 to 16"),
+    (["diagnose", "--abits", "1"], "--abits 1", "2 to 32"),
+    (["diagnose", "--shape", "8x30"], "8x30", "TOKENSxINxOUT"),
+    (["diagnose", "--shape", "8x30x32"], "IN=30", "block=16"),
+    (["diagnose", "--iters", "2"], "--iters 2", "at least 3"),
+    (["diagnose", "--timeout", "0"], "--timeout 0", "positive"),
+    (["diagnose", "--jobs", "0"], "--jobs 0", "at least 1"),
+    (["diagnose", "--cudagraphs", "maybe"], "maybe", "both"),
+    (["diagnose", "--probe", "nofile.py:f"], "nofile.py", "no such file"),
+    (["diagnose", "--probe", f"{P}:nothing"], "nothing", "no callable"),
+    (["diagnose", "--probe", f"{P}:raises"], "raises", "factory exploded"),
+    (["diagnose", "--probe", f"{P}:wrong_return"], "wrong_return", "(module, args)"),
+    (["diagnose", "--probe", f"{P}:not_a_module"], "not_a_module", "torch.nn.Module"),
+    (["diagnose", "--probe", "nosuchpkg.mod:f"], "nosuchpkg", "cannot import"),
+    (["diagnose", "--probe", "justtext"], "justtext", "path/file.py:factory"),
+    (["diagnose", "--json", "/nonexistent/dir/r.json"], "/nonexistent/dir", "does not exist"),
+    (["diagnose", "--markdown", "/"], "/", "directory"),
+    (["diagnose", "--device", "cuda"], "--device cuda", "no usable CUDA"),
+    (["report", "/nonexistent.json"], "/nonexistent.json", "no such file"),
+    (["report", "/etc/hostname"], "/etc/hostname", "not JSON"),
+    (["explain", "/nonexistent.log"], "/nonexistent.log", "no such file"),
+    (["nosuchcommand"], "nosuchcommand", "No such command"),
+]
+
+
+@pytest.mark.parametrize("args,what,accepted", BAD, ids=[" ".join(b[0])[:40] for b in BAD])
+def test_bad_input_one_line_exit_2(args, what, accepted):
+    if args[:3] == ["diagnose", "--device", "cuda"]:
+        import torch
+
+        if torch.cuda.is_available():
+            pytest.skip("CUDA is usable here")
+    line = one_line_exit_2(args)
+    assert what in line and accepted in line
+
+
+def test_unwritable_report_folder(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root)")
+        line = one_line_exit_2(["diagnose", "--json", str(folder / "r.json")])
+        assert "not writable" in line
+    finally:
+        folder.chmod(0o700)
+
+
+def test_openpi_variable_that_does_not_parse():
+    line = one_line_exit_2(["diagnose"], env={"OPENPI_DUQUANT_ABITS": "eight"})
+    assert "OPENPI_DUQUANT_ABITS" in line and "integer" in line
+
+
+@pytest.mark.parametrize("content,needle", [
+    ('{"schema": "something/else"}', "not a compilecheck report"),
+    ('{"cells": []}', "not a compilecheck report"),
+    ('{"schema": "compilecheck.report/1", "cells": []}', "does not match its schema"),
+    ('{"schema": "compilecheck.rep', "not JSON"),
+    ("\x00\x01\x02", "not JSON"),
+])
+def test_report_refuses_foreign_and_corrupt_files(tmp_path, content, needle):
+    p = tmp_path / "r.json"
+    p.write_text(content)
+    assert needle in one_line_exit_2(["report", str(p)])
+
+
+def test_explain_refuses_binary(tmp_path):
+    p = tmp_path / "core"
+    p.write_bytes(os.urandom(4096) + b"\x00" * 64)
+    assert "binary" in one_line_exit_2(["explain", str(p)])
+
+
+def _workers():
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return {line.split()[0] for line in out.splitlines() if "compilecheck.worker" in line}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_interruption_writes_the_report_and_stops_workers(tmp_path, sig):
+    before = _workers()
+    json_path = tmp_path / "r.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "compilecheck", "diagnose", "--probe", probe("clean"),
+         "--probe", probe("hangs"), "--mode", "default", "--cudagraphs", "off", "--jobs", "1",
+         "--timeout", "600", "--json", str(json_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    deadline = time.time() + 300
+    seen = ""
+    while time.time() < deadline:  # wait until the clean cell has finished
+        line = proc.stderr.readline()
+        seen += line
+        if "clean / default" in line and ": pass" in line:
+            break
+    else:
+        proc.kill()
+        pytest.fail("the clean cell never finished:\n" + seen)
+    time.sleep(3)  # the hanging cell is now in flight
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    rep = json.loads(json_path.read_text())
+    assert validate(rep) == [] and rep["interrupted"] is True
+    assert cells(rep, variant="clean", mode="default")[0]["status"] == "pass"
+    hung = cells(rep, variant="hangs", mode="default")[0]
+    assert hung["status"] == "skip" and hung["error"] == "interrupted"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    time.sleep(1)
+    assert _workers() <= before  # every worker (and its children) is gone
+
+
+def test_write_atomic_never_leaves_half_a_file(tmp_path):
+    target = tmp_path / "r.json"
+    target.write_text('{"old": true}')
+    write_atomic(str(target), json.dumps({"new": list(range(1000))}))
+    assert json.loads(target.read_text())["new"][-1] == 999
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+    with pytest.raises(TypeError):
+        write_atomic(str(target), 12345)  # not text: nothing replaced, nothing left behind
+    assert json.loads(target.read_text())["new"][-1] == 999
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def _verdicts(report):
+    return sorted((c["variant"], c["mode"], c["cudagraphs"], c["role"], c["status"],
+                   tuple((f["class"], f["where"]) for f in c["findings"]), c["predicted"])
+                  for c in report["cells"])
+
+
+def test_same_seed_same_verdicts(default_run, tmp_path):
+    first = _verdicts(default_run.report)
+    for i in range(2):
+        r = run_cli(["diagnose", "--quiet"], tmp_path, name=f"again{i}")
+        assert r.rc == default_run.rc
+        assert _verdicts(r.report) == first
+        assert [x["status"] for x in r.report["ladder"]] == \
+            [x["status"] for x in default_run.report["ladder"]]
