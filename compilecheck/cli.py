@@ -89,15 +89,51 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
     if probes and variants:
         fail("--probe and --variant are exclusive: a probe's cells are named after its factory")
 
-    from . import probes as builtin
-    from .probes.config import ConfigError, DuQuantConfig
-    from .userprobe import ProbeError, split_spec
-
     if list_only:
         from .listing import listing
 
         click.echo(listing())
         return
+    # Start the workers now: they import torch while this process checks the rest.
+    from .diagnose import start_pool
+    from .plan import DiagnoseOptions
+
+    pool = start_pool(DiagnoseOptions(jobs=jobs or 0, timeout=timeout))
+    try:
+        options = _validated_options(device, variants, modes, cudagraphs, shape, wbits, abits,
+                                     block, act_pct, permute, iters, timeout, jobs, seed,
+                                     probes, strict)
+        from .diagnose import diagnose as run_diagnosis
+
+        report = run_diagnosis(options, quiet=quiet, pool=pool)
+    except KeyboardInterrupt:
+        pool.close()
+        fail("interrupted before any cell finished", EXIT_INTERRUPTED)
+    except SystemExit:
+        pool.close()
+        raise
+    _write_reports(report, json_path, md_path)
+    click.echo(report.render("table"))
+    if report.interrupted:
+        click.echo("compilecheck: interrupted; finished cells are reported, the rest are "
+                   "marked skip (interrupted)", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    eager_failed = [c for c in report.cells if c.mode == "eager" and c.status == "fail"]
+    if eager_failed:
+        click.echo(f"compilecheck: the probe fails even in eager ({eager_failed[0].variant}: "
+                   f"{eager_failed[0].error}); nothing to compile", err=True)
+        sys.exit(EXIT_PROBE)
+    sys.exit(report.exit_code(strict))
+
+
+def _validated_options(device, variants, modes, cudagraphs, shape, wbits, abits, block, act_pct,
+                       permute, iters, timeout, jobs, seed, probes, strict):
+    """Every remaining input checked (torch needed from here on); one line and exit 2 on
+    the first bad one."""
+    from . import probes as builtin
+    from .probes.config import ConfigError, DuQuantConfig
+    from .userprobe import ProbeError, split_spec
+
     for v in variants:
         if v not in builtin.VARIANTS:
             fail(f"--variant {v!r}: expected one of {', '.join(builtin.VARIANTS)}")
@@ -144,24 +180,7 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
     except PlanError as e:
         fail(str(e))
 
-    from .diagnose import diagnose as run_diagnosis
-
-    try:
-        report = run_diagnosis(options, quiet=quiet)
-    except KeyboardInterrupt:
-        fail("interrupted before any cell finished", EXIT_INTERRUPTED)
-    _write_reports(report, json_path, md_path)
-    click.echo(report.render("table"))
-    if report.interrupted:
-        click.echo("compilecheck: interrupted; finished cells are reported, the rest are "
-                   "marked skip (interrupted)", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    eager_failed = [c for c in report.cells if c.mode == "eager" and c.status == "fail"]
-    if eager_failed:
-        click.echo(f"compilecheck: the probe fails even in eager ({eager_failed[0].variant}: "
-                   f"{eager_failed[0].error}); nothing to compile", err=True)
-        sys.exit(EXIT_PROBE)
-    sys.exit(report.exit_code(strict))
+    return options
 
 
 def _check_probe(spec: str):

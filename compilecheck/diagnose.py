@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 import time
 
 from . import classify as cls_
 from .knobs import lint
 from .ladder import decide
-from .plan import DiagnoseOptions, plan as make_plan
+from .plan import SUPPRESS_ENV, DiagnoseOptions, plan as make_plan
 from .report import Report
 from .runner import Pool, RawResult
 
@@ -35,14 +36,23 @@ class Progress:
                  f"  [{time.monotonic() - self.t0:.0f}s]")
 
 
-def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | None = None
-             ) -> Report:
+def start_pool(options: DiagnoseOptions) -> Pool:
+    """Workers for ``options``, started now: they import torch while the caller goes on."""
+    jobs = options.effective_jobs
+    return Pool(jobs, options.timeout).prestart([()] * jobs + [SUPPRESS_ENV])
+
+
+def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | None = None,
+             pool: Pool | None = None) -> Report:
     from .envinfo import environment as env_block
 
     the_plan = make_plan(options)
-    runnable = [c for c in the_plan.cells if c.skip_reason is None]
+    # cells with their own environment first: their worker's start overlaps the others
+    runnable = sorted((c for c in the_plan.cells if c.skip_reason is None),
+                      key=lambda c: not c.env)
     progress = Progress(len(the_plan.cells), quiet)
-    jobs = min(options.effective_jobs, max(1, len(runnable)))
+    pool = pool or start_pool(options)
+    jobs = min(pool.jobs, max(1, len(runnable)))
     progress.say(f"compilecheck: {len(the_plan.cells)} cells ({len(runnable)} to run, "
                  f"{len(the_plan.cells) - len(runnable)} skipped here) on {options.device}, "
                  f"{jobs} worker(s)")
@@ -52,7 +62,11 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
             r = cls_.skipped(spec)
             results[spec] = r
             progress(r)
-    pool = Pool(jobs, options.timeout, options.device, on_result=progress)
+    env_box: dict = {}
+    if environment is None:  # collect_env shells out: let it run while the cells do
+        env_thread = threading.Thread(
+            target=lambda: env_box.update(env=env_block(options.device)), daemon=True)
+        env_thread.start()
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_term(signum, frame):
@@ -63,7 +77,7 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
     except ValueError:  # not the main thread (e.g. inside a test runner's thread)
         previous = None
     try:
-        for r in pool.run(runnable):
+        for r in pool.run(runnable, on_result=progress):
             results[r.spec] = r
     finally:
         if previous is not None:
@@ -73,9 +87,10 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
     cells = cls_.predict(cells)
     knobs = lint()
     ladder, recommendation = decide(the_plan, list(zip(cells, the_plan.cells)), knobs)
-    env = environment if environment is not None else env_block(options.device)
-    env["shape"] = options.shape
-    env["seed"] = options.seed
-    env["iters"] = options.iters
+    if environment is None:
+        env_thread.join()
+        environment = env_box.get("env") or env_block(options.device, full=False)
+    env = dict(environment)
+    env.update(shape=options.shape, seed=options.seed, iters=options.iters)
     return Report(env, knobs, cells, ladder, recommendation, the_plan.target_mode,
                   interrupted=pool.interrupted)

@@ -19,23 +19,20 @@ from .findings import CLASSES, RANK
 MAX_PER_CLASS = 20  # lines kept per class (all are counted)
 SNIFF = 8192
 
-_PREFIXES = [
-    re.compile(r"^\[rank\d+\]:?\s*"),
-    re.compile(r"^\[?\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\]?"
-               r"\s*(?:-\s+(?!\d+/\d+:))?"),
-    re.compile(r"^[IWEVDF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+\s+\S+:\d+\]\s*"),  # glog
-    re.compile(r"^(?:\[\d+/\d+(?:_\d+)?\]\s*)?(?:\[__\w+\]\s*)?"),  # [0/1] [__recompiles]
-    re.compile(r"^(?:DEBUG|INFO|WARNING|ERROR|CRITICAL):[\w.]+:\s*"),  # logging.basicConfig
-]
-_SCREEN = re.compile("|".join([
-    r"cudagraph", r"CUDAGraph", r"memory", r"alloc", r"Error", r"error", r"Exception",
-    r"guard", r"Recompil", r"recompil", r"cache_size_limit", r"graph break", r"Graph break",
-    r"Graph Break", r"__graph_breaks", r"Segmentation", r"core dumped", r"Fatal", r"SIG",
-    r"terminate called", r"timed out", r"[Tt]imeout", r"abs (diff|err)", r"allclose",
-    r"Mismatched", r"ccuracy", r"not close", r"quantile", r"ptxas", r"triton",
-    r"BackendCompilerFailed", r"InductorError", r"CppCompileError", r"GuardOnDataDependent",
-    r"^\s*-\s*\d+/\d+:", r"worker died", r"CUBLAS",
-]))
+# Everything a log line may carry before torch's message, in the order it comes.
+_PREFIX = re.compile(
+    r"^(?:\[rank\d+\]:?\s*)?"
+    r"(?:\[?\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\]?"
+    r"\s*(?:-\s+(?!\d+/\d+:))?)?"
+    r"(?:[IWEVDF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+\s+\S+:\d+\]\s*)?"  # glog
+    r"(?:\[\d+/\d+(?:_\d+)?\]\s*)?(?:\[__\w+\]\s*)?"  # [0/1] [__recompiles]
+    r"(?:(?:DEBUG|INFO|WARNING|ERROR|CRITICAL):[\w.]+:\s*)?")  # logging.basicConfig
+
+
+# One cheap screen over the lowercased line: every class's required literals at once.
+_KEYWORDS = sorted({k for c in CLASSES.values() for k in c.keywords}, key=len, reverse=True)
+_SCREEN = re.compile("|".join(re.escape(k) for k in _KEYWORDS))
+_WEAK = {"runtime_error", "recompile", "graph_break", None}  # may be refined by a join
 
 
 class ExplainError(ValueError):
@@ -99,17 +96,19 @@ class Explanation:
 
 
 def strip_prefixes(line: str) -> str:
-    for p in _PREFIXES:
-        line = p.sub("", line, count=1)
-    return line
+    return _PREFIX.sub("", line, count=1)
 
 
 def _classify_line(text: str):
     """(class, hint) of the first class whose text pattern matches, else None."""
-    if not _SCREEN.search(text):
+    low = text.lower()
+    if not _SCREEN.search(low):
         return None
     for name in RANK:
-        for pattern, hint in CLASSES[name].patterns:
+        c = CLASSES[name]
+        if not any(k in low for k in c.keywords):
+            continue
+        for pattern, hint in c.patterns:
             if pattern.search(text):
                 return name, hint
     return None
@@ -137,14 +136,23 @@ def explain_lines(lines) -> Explanation:
         return None
 
     prev_cls = None  # the class the previous line was counted under (hit or not)
+    prev_screened = False  # did the previous line contain any class's keyword?
     n = 0
     for n, raw in enumerate(lines, 1):
+        screened = _SCREEN.search(raw.lower()) is not None
+        if not screened and not prev_screened:  # the fast path: most lines of most logs
+            prev, prev_no, prev_hit, prev_cls = raw, n, None, None
+            continue
         text = strip_prefixes(raw.rstrip("\r\n")).strip()
         if not text:
-            prev, prev_hit, prev_cls = "", None, None
+            prev, prev_hit, prev_cls, prev_screened = "", None, None, False
             continue
-        alone = _classify_line(text)
-        joined = _classify_line(f"{prev} {text}") if prev else None
+        if prev and not prev_screened:
+            prev = strip_prefixes(prev.rstrip("\r\n")).strip()
+        alone = _classify_line(text) if screened else None
+        joined = None
+        if prev and prev_cls in _WEAK and (alone and alone[0]) in _WEAK:
+            joined = _classify_line(f"{prev} {text}")
         if joined and _better(joined[0], prev_cls) and _better(joined[0], alone and alone[0]):
             # a message wrapped over two lines: the pair says more than either line
             if prev_cls is not None:
@@ -152,10 +160,10 @@ def explain_lines(lines) -> Explanation:
             if prev_hit is not None:
                 findings.remove(prev_hit)
             prev_hit = record(joined[0], joined[1], prev_no, f"{prev} {text}")
-            prev, prev_no, prev_cls = "", n, None
+            prev, prev_no, prev_cls, prev_screened = "", n, None, False
             continue
         prev_hit = record(alone[0], alone[1], n, text) if alone else None
-        prev, prev_no, prev_cls = text, n, alone[0] if alone else None
+        prev, prev_no, prev_cls, prev_screened = text, n, alone[0] if alone else None, screened
     counts = {k: v for k, v in counts.items() if v}
     return Explanation(findings, counts, n, hints)
 

@@ -63,6 +63,7 @@ class FindingClass:
     rung: str  # the ladder rung to try
     patterns: tuple = ()  # text side: (regex, hint or None)
     detect: Callable | None = None  # observation side: (Observed) -> list[Finding]
+    keywords: tuple = ()  # text side: lowercase literals, one of which any match contains
 
 
 @dataclasses.dataclass
@@ -328,7 +329,8 @@ CLASSES: dict[str, FindingClass] = {c.name: c for c in (
         "compile without CUDA graphs (max-autotune-no-cudagraphs).",
         "calibrated",
         ((OVERWRITE_RE, None),),
-        _detect_error("cudagraph_overwrite")),
+        _detect_error("cudagraph_overwrite"),
+        keywords=("overwritten",)),
     FindingClass(
         "oom", "fail",
         "The cell ran out of memory (device or host).",
@@ -336,7 +338,8 @@ CLASSES: dict[str, FindingClass] = {c.name: c for c in (
         "distinct shapes, no reduce-overhead on a full card).",
         "abits16",
         ((OOM_TEXT, None),),
-        _detect_error("oom")),
+        _detect_error("oom"),
+        keywords=("memory", "outofmemory", "cublas_status_alloc")),
     FindingClass(
         "crash", "fail",
         "The process died (signal or exit) instead of raising an error.",
@@ -345,7 +348,8 @@ CLASSES: dict[str, FindingClass] = {c.name: c for c in (
         "no-compile",
         ((re.compile(r"Segmentation fault|core dumped|Fatal Python error|\bSIGSEGV\b|"
                      r"\bSIGABRT\b|terminate called after|worker died", re.I), None),),
-        _detect_crash),
+        _detect_crash,
+        keywords=("segmentation", "core dumped", "fatal python", "sigsegv", "sigabrt", "terminate called", "worker died")),
     FindingClass(
         "timeout", "fail",
         "The cell did not finish within its time limit (compile or a call hung).",
@@ -353,7 +357,8 @@ CLASSES: dict[str, FindingClass] = {c.name: c for c in (
         "otherwise compile a cheaper mode.",
         "no-compile",
         ((re.compile(r"\btimed out\b|TimeoutError|\btimeout\b.*(exceeded|expired)", re.I), None),),
-        _detect_timeout),
+        _detect_timeout,
+        keywords=("timed out", "timeouterror", "timeout")),
     FindingClass(
         "compile_error", "fail",
         "torch.compile failed while tracing or generating code for the graph.",
@@ -365,7 +370,8 @@ CLASSES: dict[str, FindingClass] = {c.name: c for c in (
                      r"Could not guard on data-dependent|torch\._dynamo\.exc\.UserError|"
                      r"torch\._dynamo\.exc\.(Unsupported|TorchRuntimeError)|"
                      r"ptxas (fatal|error)|CompilationError|triton.*(error|failed)", re.I), None),),
-        _detect_error("compile_error")),
+        _detect_error("compile_error"),
+        keywords=("backendcompilerfailed", "inductorerror", "cppcompileerror", "loweringexception", "guardondatadependent", "internaltorchdynamoerror", "data-dependent", "usererror", "torch._dynamo.exc.", "ptxas", "compilationerror", "triton")),
     FindingClass(
         "state_mutation", "warn",
         "Module state is assigned or replaced inside the compiled region; under CUDA graphs "
@@ -376,7 +382,8 @@ CLASSES: dict[str, FindingClass] = {c.name: c for c in (
         ((re.compile(r"(guard failure|^\s*-\s*\d+/\d+:|triggered by).*?"
                      r"(\bself\b|L\[['\"]self['\"]\])(\.\w+|\[['\"][\w.]+['\"]\])+", re.I),
           "recompile on a guard over module state"),),
-        _detect_state_mutation),
+        _detect_state_mutation,
+        keywords=("self",)),
     FindingClass(
         "numeric_mismatch", "fail",
         "The compiled module computes something different from eager.",
@@ -386,7 +393,8 @@ CLASSES: dict[str, FindingClass] = {c.name: c for c in (
                      r"Mismatched elements|accuracy (check )?fail|Accuracy failed|"
                      r"(tensors?|Tensor-likes|Scalars) (are|is) not close|fail_accuracy", re.I),
           None),),
-        _detect_numeric_mismatch),
+        _detect_numeric_mismatch,
+        keywords=("abs diff", "abs err", "allclose", "mismatched elements", "accuracy", "not close", "fail_accuracy")),
     FindingClass(
         "recompile_limit", "warn",
         "The function recompiled until torch's recompile limit and now runs in eager.",
@@ -394,7 +402,8 @@ CLASSES: dict[str, FindingClass] = {c.name: c for c in (
         "torch._dynamo.config.recompile_limit only hides it.",
         "calibrated",
         ((RECOMPILE_LIMIT_RE, None),),
-        _detect_recompile_limit),
+        _detect_recompile_limit,
+        keywords=("recompile_limit", "cache_size_limit", "failonrecompilelimithit")),
     FindingClass(
         "runtime_error", "fail",
         "A call of the compiled module raised an error.",
@@ -405,7 +414,8 @@ CLASSES: dict[str, FindingClass] = {c.name: c for c in (
           "(subsample) or use kthvalue"),
          (re.compile(r"^(?:[\w.]+\.)?(RuntimeError|ValueError|TypeError|AssertionError|"
                      r"IndexError|KeyError|AttributeError|CUDA error)\b:?\s*\S"), None)),
-        _detect_error("runtime_error")),
+        _detect_error("runtime_error"),
+        keywords=("quantile", "error")),
     FindingClass(
         "cudagraph_skipped", "warn",
         "inductor ran (part of) the graph without CUDA graphs; correct but slower.",
@@ -413,14 +423,16 @@ CLASSES: dict[str, FindingClass] = {c.name: c for c in (
         "accept the slower path.",
         "full-fix",
         ((CUDAGRAPH_SKIP_RE, None),),
-        _detect_cudagraph_skipped),
+        _detect_cudagraph_skipped,
+        keywords=("cudagraph",)),
     FindingClass(
         "graph_break", "warn",
         "dynamo split the function into several graphs around code it cannot trace.",
         "Move the untraceable code out of forward, or see TORCH_LOGS=graph_breaks.",
         "full-fix",
         ((re.compile(r"\bgraph break\b|Graph Break Reason|__graph_breaks", re.I), None),),
-        _detect_graph_break),
+        _detect_graph_break,
+        keywords=("graph break", "__graph_breaks")),
     FindingClass(
         "recompile", "warn",
         "dynamo compiled the function again because a guard failed (shapes, strides, types).",
@@ -428,7 +440,8 @@ CLASSES: dict[str, FindingClass] = {c.name: c for c in (
         "full-fix",
         ((re.compile(r"Recompiling function|guard failure|size mismatch at index", re.I),
           None),),
-        _detect_recompile),
+        _detect_recompile,
+        keywords=("recompiling", "guard failure", "size mismatch")),
 )}
 
 # Root cause first: an explanation's primary finding is the first class here that it found.

@@ -130,13 +130,13 @@ class Worker:
             pass
 
     def close(self):
-        if self.alive:
-            try:
-                self.proc.stdin.close()
-                self.proc.wait(timeout=5)
-            except Exception:
-                pass
+        """Done with this worker: its answers are in, so it is killed rather than waited for
+        (a torch process takes seconds to exit politely)."""
         self.kill()
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
         try:
             self.log.close()
             os.unlink(self.log.name)
@@ -144,15 +144,17 @@ class Worker:
             pass
 
 
-def worker_env(extra: tuple, threads: int, device: str, jobs: int) -> dict:
+def worker_env(extra: tuple, threads: int, jobs: int) -> dict:
     env = dict(os.environ)
     env.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")  # no compile pool per worker
     env["COMPILECHECK_THREADS"] = str(max(1, threads))
-    # make the package importable in the worker exactly as it is here
+    # make the package importable in the worker exactly as it is here, and whatever the
+    # caller can import (a pytest run's test modules, say)
     pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_parent, env.get("PYTHONPATH")) if p)
-    if device == "cpu" and "COMPILECHECK_WORKER_MAX_BYTES" not in env:
-        try:  # out-of-memory becomes an exception the cell reports, not the OOM killer
+    paths = [pkg_parent, env.get("PYTHONPATH")] + [p for p in sys.path if p and os.path.isdir(p)]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(p for p in paths if p))
+    if "COMPILECHECK_WORKER_MAX_BYTES" not in env:
+        try:  # CPU cells: out-of-memory becomes an exception, not the kernel's OOM killer
             total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
             env["COMPILECHECK_WORKER_MAX_BYTES"] = str(max(8 << 30, int(total * 0.8 / jobs)))
         except (ValueError, OSError):
@@ -162,25 +164,44 @@ def worker_env(extra: tuple, threads: int, device: str, jobs: int) -> dict:
 
 
 class Pool:
-    """Runs cells on ``jobs`` workers; cells with their own environment get their own."""
+    """Runs cells on ``jobs`` workers; cells that need their own environment (the
+    suppress-errors rung) get workers started with it. Workers can be started before the
+    cells are known (``prestart``), so importing torch overlaps the caller's own start-up."""
 
-    def __init__(self, jobs: int, timeout: float, device: str, on_result=None):
+    def __init__(self, jobs: int, timeout: float):
         self.jobs = max(1, jobs)
         self.timeout = timeout
-        self.device = device
-        self.on_result = on_result or (lambda r: None)
         self.threads = max(1, (os.cpu_count() or 1) // self.jobs)
         self.log_dir = tempfile.mkdtemp(prefix="compilecheck-")
         self._workers: list[Worker] = []
+        self._idle: dict[tuple, list[Worker]] = {}
         self._lock = threading.Lock()
         self.stopping = threading.Event()
         self.interrupted = False
 
+    def prestart(self, envs) -> "Pool":
+        for extra in envs:
+            self._idle.setdefault(tuple(extra), []).append(self._new_worker(tuple(extra)))
+        return self
+
     def _new_worker(self, extra_env: tuple) -> Worker:
-        w = Worker(worker_env(extra_env, self.threads, self.device, self.jobs), self.log_dir)
+        w = Worker(worker_env(extra_env, self.threads, self.jobs), self.log_dir)
         with self._lock:
             self._workers.append(w)
         return w
+
+    def _take(self, env: tuple) -> Worker:
+        with self._lock:
+            idle = self._idle.get(env) or []
+            while idle:
+                w = idle.pop(0)
+                if w.alive:
+                    return w
+        return self._new_worker(env)
+
+    def _give_back(self, env: tuple, w: Worker):
+        with self._lock:
+            self._idle.setdefault(env, []).append(w)
 
     def _drop(self, w: Worker):
         w.close()
@@ -188,34 +209,29 @@ class Pool:
             if w in self._workers:
                 self._workers.remove(w)
 
-    def run(self, specs: list[CellSpec]) -> list[RawResult]:
+    def run(self, specs: list[CellSpec], on_result=None) -> list[RawResult]:
+        on_result = on_result or (lambda r: None)
         todo: queue.Queue = queue.Queue()
         for i, s in enumerate(specs):
             todo.put((i, s))
         results: list[RawResult | None] = [None] * len(specs)
 
         def loop():
-            workers: dict[tuple, Worker] = {}
-            try:
-                while not self.stopping.is_set():
-                    try:
-                        i, spec = todo.get_nowait()
-                    except queue.Empty:
-                        return
-                    w = workers.get(spec.env)
-                    if w is None or not w.alive:
-                        w = workers[spec.env] = self._new_worker(spec.env)
-                    r = w.run(spec, self.timeout)
-                    if self.stopping.is_set() and r.outcome != "ok":
-                        r = RawResult(spec, "interrupted", None, "interrupted")
-                    if r.outcome != "ok":
-                        self._drop(w)
-                        workers.pop(spec.env, None)
-                    results[i] = r
-                    self.on_result(r)
-            finally:
-                for w in workers.values():
+            while not self.stopping.is_set():
+                try:
+                    i, spec = todo.get_nowait()
+                except queue.Empty:
+                    return
+                w = self._take(spec.env)
+                r = w.run(spec, self.timeout)
+                if self.stopping.is_set() and r.outcome != "ok":
+                    r = RawResult(spec, "interrupted", None, "interrupted")
+                if r.outcome == "ok":
+                    self._give_back(spec.env, w)
+                else:  # crashed, hung or interrupted: a fresh worker takes the next cell
                     self._drop(w)
+                results[i] = r
+                on_result(r)
 
         threads = [threading.Thread(target=loop, daemon=True)
                    for _ in range(min(self.jobs, len(specs)))]
@@ -245,7 +261,15 @@ class Pool:
             w.kill()
 
     def close(self):
-        self.stop()
+        with self._lock:
+            workers = list(self._workers)
+        for w in workers:  # signal them all at once, then reap
+            try:
+                os.killpg(w.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        for w in workers:
+            w.close()
         import shutil
 
         shutil.rmtree(self.log_dir, ignore_errors=True)

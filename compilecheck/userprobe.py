@@ -11,21 +11,45 @@ class ProbeError(ValueError):
     """A probe SPEC that cannot be loaded, or a factory that misbehaves."""
 
 
+PICKLE = "pickle:"  # a (module, args) pair saved by compilecheck.api for a worker to load
+
+
 def split_spec(spec: str) -> tuple[str, str]:
+    if spec.startswith(PICKLE):
+        return spec, os.path.splitext(os.path.basename(spec[len(PICKLE):]))[0]
+    if ":" not in spec:
+        from .registry import entry_point_probes
+
+        registered = entry_point_probes()
+        if spec in registered:
+            return registered[spec], spec
     target, sep, name = spec.rpartition(":")
     if not sep or not target or not name.isidentifier():
         raise ProbeError(
-            f"--probe {spec!r}: expected path/file.py:factory or pkg.mod:factory"
+            f"--probe {spec!r}: expected path/file.py:factory, pkg.mod:factory or the name "
+            "of an installed probe (compilecheck diagnose --list)"
         )
     return target, name
 
 
 def factory_name(spec: str) -> str:
+    """The cells' variant: the factory's name (an installed probe's registered name)."""
     return split_spec(spec)[1]
 
 
 def load_factory(spec: str):
+    if spec.startswith(PICKLE):
+        path = spec[len(PICKLE):]
+
+        def load_pickled():
+            import torch
+
+            return torch.load(path, weights_only=False, map_location="cpu")
+
+        return load_pickled
     target, name = split_spec(spec)
+    if ":" in target:  # an installed probe: its entry point's "module:factory"
+        target, _, name = target.rpartition(":")
     if target.endswith(".py") or os.sep in target or "/" in target:
         path = os.path.abspath(target)
         if not os.path.isfile(path):

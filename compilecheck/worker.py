@@ -12,10 +12,12 @@ import resource
 import sys
 
 
-def _limit_memory():
+def limit_memory():
+    """Cap the address space (CPU cells only: CUDA maps far more than it uses), so that
+    exhausting memory is an exception the cell reports rather than the OOM killer."""
     limit = os.environ.get("COMPILECHECK_WORKER_MAX_BYTES")
-    if limit:
-        resource.setrlimit(resource.RLIMIT_AS, (int(limit), int(limit)))
+    if limit and resource.getrlimit(resource.RLIMIT_AS)[0] == resource.RLIM_INFINITY:
+        resource.setrlimit(resource.RLIMIT_AS, (int(limit), resource.RLIM_INFINITY))
 
 
 def main() -> None:
@@ -23,7 +25,6 @@ def main() -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     faulthandler.enable()  # a segfault or abort leaves its Python stack in the worker's log
-    _limit_memory()
     import torch
 
     threads = os.environ.get("COMPILECHECK_THREADS")
@@ -33,12 +34,17 @@ def main() -> None:
     from .spec import CellSpec
 
     install_log_capture()
+    import torch._dynamo  # noqa: F401  (the compile stack, loaded before the first cell)
+    import torch._inductor.compile_fx  # noqa: F401
+
     proto.write(json.dumps({"ready": True}) + "\n")
     for line in sys.stdin:
         if not line.strip():
             continue
         try:
             spec = CellSpec.from_json(line)
+            if spec.device == "cpu":
+                limit_memory()
             print(f"compilecheck worker: cell {spec.label}", file=sys.stderr, flush=True)
             obs = run_cell(spec)
         except BaseException as e:  # an internal error still answers, and the worker lives on

@@ -1,0 +1,116 @@
+"""What a diagnosis costs, against the floor: the same cells compiled and called bare.
+
+    python benchmarks/bench_diagnose.py [--shape gemma-300m] [--modes default ...]
+
+Prints, for the default CPU matrix (and a larger shape): the wall time of
+`compilecheck diagnose` with a cold inductor cache, the per-cell compile and call times,
+the wall time of the same cells compiled and called bare in one process (cold cache too),
+their ratio, and a warm re-run (caches kept) against the cold one. Not a test: figures only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+BARE = r"""
+import json, sys, time
+from compilecheck.plan import DiagnoseOptions, plan
+from compilecheck.cell import run_cell, install_log_capture
+from compilecheck.probes.config import DuQuantConfig
+opts = json.loads(sys.argv[1])
+o = DiagnoseOptions(shape=opts["shape"], modes=tuple(opts["modes"]),
+                    config=tuple(sorted(DuQuantConfig().__dict__.items())),
+                    target=opts.get("target"))
+cells = [c for c in plan(o).cells if c.skip_reason is None and not c.env]
+install_log_capture()
+t = time.perf_counter()
+for c in cells:
+    run_cell(c)
+print(json.dumps({"cells": len(cells), "wall_s": time.perf_counter() - t}))
+"""
+
+
+def timed(cmd, env) -> tuple[float, subprocess.CompletedProcess]:
+    t = time.perf_counter()
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
+    return time.perf_counter() - t, p
+
+
+def one_shape(shape: str, modes: list[str], jobs: int | None):
+    cache = tempfile.mkdtemp(prefix="cc-bench-cache-")
+    bare_cache = tempfile.mkdtemp(prefix="cc-bench-bare-")
+    env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=cache, PYTHONPATH=ROOT)
+    out = tempfile.mkdtemp(prefix="cc-bench-out-")
+    args = [sys.executable, "-m", "compilecheck", "diagnose", "--shape", shape, "--quiet",
+            "--device", "cpu"]
+    for m in modes:
+        args += ["--mode", m]
+    if jobs:
+        args += ["--jobs", str(jobs)]
+    cold_s, p = timed(args + ["--json", os.path.join(out, "cold.json")], env)
+    if p.returncode not in (0, 1):
+        print(p.stderr[-2000:])
+        raise SystemExit(f"diagnose failed with exit {p.returncode}")
+    warm_s, _ = timed(args + ["--json", os.path.join(out, "warm.json")], env)
+    target = None if modes else "max-autotune"
+    bare_env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=bare_cache, PYTHONPATH=ROOT,
+                    TORCHINDUCTOR_COMPILE_THREADS="1")
+    t = time.perf_counter()
+    b = subprocess.run([sys.executable, "-c", BARE, json.dumps(
+        {"shape": shape, "modes": modes or ["eager", "default", "reduce-overhead",
+                                            "max-autotune", "max-autotune-no-cudagraphs"],
+         "target": target})], env=bare_env, capture_output=True, text=True, cwd=ROOT)
+    bare_s = time.perf_counter() - t
+    if b.returncode:
+        print(b.stderr[-2000:])
+    bare = json.loads(b.stdout.strip().splitlines()[-1])
+    report = json.load(open(os.path.join(out, "cold.json")))
+    print(f"\n== shape {shape}, modes {' '.join(modes) or 'all'}")
+    print(f"{'cell':<58} {'status':<6} {'compile s':>9} {'eager ms':>9} {'compiled ms':>11} "
+          f"{'wall s':>7}")
+    for c in report["cells"]:
+        if c["status"] == "skip":
+            continue
+        label = f"{c['variant']}/{c['mode']}/cg {c['cudagraphs']}" + \
+                (f" [{c['role']}]" if c["role"] != "matrix" else "")
+        f = lambda x, s="{:.2f}": "" if x is None else s.format(x)
+        print(f"{label:<58} {c['status']:<6} {f(c['compile_s']):>9} "
+              f"{f(c['eager_ms'], '{:.3f}'):>9} {f(c['compiled_ms'], '{:.3f}'):>11} "
+              f"{f(c['wall_s']):>7}")
+    ran = sum(1 for c in report["cells"] if c["status"] != "skip")
+    print(f"cells run: {ran} (bare: {bare['cells']}, without the suppress-errors worker)")
+    print(f"compilecheck diagnose, cold cache : {cold_s:7.1f} s")
+    print(f"bare, one process, cold cache     : {bare_s:7.1f} s (cells alone {bare['wall_s']:.1f} s)")
+    print(f"ratio diagnose / bare (cold)      : {cold_s / bare_s:7.2f}   (goal <= 1.5)")
+    print(f"warm re-run                       : {warm_s:7.1f} s = {100 * warm_s / cold_s:.0f}% of "
+          f"cold (goal <= 40%)")
+    return cold_s, warm_s, bare_s
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shape", action="append", default=None,
+                    help="shapes to measure (default: tiny, then gemma-300m)")
+    ap.add_argument("--large-modes", nargs="*", default=["eager", "default",
+                                                          "max-autotune-no-cudagraphs"])
+    ap.add_argument("--jobs", type=int, default=None)
+    a = ap.parse_args()
+    import torch
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}; "
+          f"python {platform.python_version()}")
+    shapes = a.shape or ["tiny", "gemma-300m"]
+    for s in shapes:
+        one_shape(s, [] if s == "tiny" else a.large_modes, a.jobs)
+
+
+if __name__ == "__main__":
+    main()
