@@ -5,6 +5,7 @@ that findings.py turns into findings.
 """
 from __future__ import annotations
 
+import copy
 import logging
 import statistics
 import time
@@ -14,8 +15,8 @@ import torch
 
 from .spec import CellSpec
 
-TIMING_BUDGET_S = 0.2  # steady-state timing: repeat calls up to this long (at least 3)
-MAX_REPS = 50
+TIMING_BUDGET_S = 0.3  # steady-state timing: repeat calls up to this long (at least 5)
+MAX_REPS = 200
 LOG_ARTIFACTS = dict(recompiles=True, cudagraphs=True, graph_breaks=True)
 
 
@@ -87,8 +88,24 @@ def _step_inputs(args: tuple, steps: int, seed: int) -> list[tuple]:
     return out
 
 
+_templates: dict = {}
+
+
 def build_probe(spec: CellSpec):
-    """(module, [args per step]) on CPU, rebuilt identically on every call (seeded)."""
+    """(module, [args per step]) on CPU, identical on every call (seeded). Built once per
+    worker and handed out as fresh copies (building a large layer's rotations takes a while)."""
+    key = (spec.variant, spec.probe, spec.shape, spec.config, spec.seed, spec.iters)
+    if key not in _templates:
+        _templates.clear()  # one template at a time: cells of one probe come together
+        _templates[key] = _build(spec)
+    module, steps = _templates[key]
+    try:
+        return copy.deepcopy(module), steps
+    except Exception:  # a module that cannot be copied is built again
+        return _build(spec)
+
+
+def _build(spec: CellSpec):
     torch.manual_seed(spec.seed)
     if spec.probe is None:
         from . import probes
@@ -123,15 +140,19 @@ def _consume(out) -> torch.Tensor | None:
     return None if t is None else t.detach().float().cpu().clone()
 
 
-def _time_calls(fn, args, device) -> float:
-    times = []
+def _time_calls(fns, args, device) -> list[float]:
+    """Median milliseconds per call of each of ``fns``, called in turn (A, B, A, B, ...), so
+    that whatever else the machine does at the time weighs on all of them alike."""
+    times: list[list[float]] = [[] for _ in fns]
     start = time.perf_counter()
-    while len(times) < 3 or (time.perf_counter() - start < TIMING_BUDGET_S and len(times) < MAX_REPS):
-        t0 = time.perf_counter()
-        fn(*args)
-        _sync(device)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1000.0
+    while len(times[0]) < 5 or (time.perf_counter() - start < TIMING_BUDGET_S
+                                and len(times[0]) < MAX_REPS):
+        for fn, acc in zip(fns, times):
+            t0 = time.perf_counter()
+            fn(*args)
+            _sync(device)
+            acc.append(time.perf_counter() - t0)
+    return [statistics.median(t) * 1000.0 for t in times]
 
 
 def eager_reference(spec: CellSpec) -> dict:
@@ -147,8 +168,8 @@ def eager_reference(spec: CellSpec) -> dict:
         with torch.no_grad():
             for args in steps:
                 outs.append(_consume(module(*args)))
-            eager_ms = _time_calls(module, steps[-1], spec.device)
-        ref = {"outputs": outs, "eager_ms": eager_ms, "error": None}
+            (eager_ms,) = _time_calls([module], steps[-1], spec.device)
+        ref = {"outputs": outs, "eager_ms": eager_ms, "error": None, "module": module}
     except Exception as e:
         ref = {"outputs": None, "eager_ms": None, "error": describe_error(e, "eager")}
     _eager_cache[key] = ref
@@ -240,7 +261,9 @@ def run_cell(spec: CellSpec) -> dict:
         obs["max_abs_err"] = worst if obs["steps_done"] else None
         if obs["error"] is None:
             try:
-                obs["compiled_ms"] = _time_calls(compiled, steps[-1], spec.device)
+                # eager and compiled timed side by side: the speedup is what matters
+                obs["eager_ms"], obs["compiled_ms"] = _time_calls(
+                    [ref["module"], compiled], steps[-1], spec.device)
             except Exception as e:
                 obs["error"] = describe_error(e, "call", spec.iters)
     from torch._dynamo.utils import counters

@@ -57,11 +57,14 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
                  f"{len(the_plan.cells) - len(runnable)} skipped here) on {options.device}, "
                  f"{jobs} worker(s)")
     results: dict = {}
+    skipped: dict = {}
     for spec in the_plan.cells:
         if spec.skip_reason is not None:
-            r = cls_.skipped(spec)
-            results[spec] = r
-            progress(r)
+            results[spec] = cls_.skipped(spec)
+            skipped[spec.skip_reason] = skipped.get(spec.skip_reason, 0) + 1
+    for reason, n in skipped.items():
+        progress.done += n
+        progress.say(f"[{progress.done}/{progress.total}] {n} cell(s) skip: {reason}")
     env_box: dict = {}
     if environment is None:  # collect_env shells out: let it run while the cells do
         env_thread = threading.Thread(

@@ -38,6 +38,36 @@ def compile_config() -> dict:
     return out
 
 
+def _collect_env() -> dict:
+    """torch.utils.collect_env's answers for a ticket. Its helpers one by one where this torch
+    has them (get_env_info() also lists every pip and conda package: seconds we do not need),
+    else get_env_info() itself. It shells out; nothing it does may sink the report."""
+    try:
+        from torch.utils import collect_env as ce
+    except Exception as e:
+        return {"collect_env_error": f"{type(e).__name__}: {e}"}
+    helpers = dict(os="get_os", cuda_runtime="get_running_cuda_version",
+                   driver="get_nvidia_driver_version", gpu_models="get_gpu_info",
+                   cudnn="get_cudnn_version", gcc="get_gcc_version", cpu_info="get_cpu_info")
+    run = getattr(ce, "run", None)
+    out: dict = {}
+    try:
+        if run is not None and all(hasattr(ce, h) for h in helpers.values()):
+            for key, name in helpers.items():
+                out[key] = getattr(ce, name)(run)
+        else:
+            info = ce.get_env_info()
+            out = dict(os=info.os, cuda_runtime=info.cuda_runtime_version,
+                       driver=info.nvidia_driver_version, gpu_models=info.nvidia_gpu_models,
+                       cudnn=info.cudnn_version, gcc=info.gcc_version, cpu_info=info.cpu_info)
+    except Exception as e:
+        out["collect_env_error"] = f"{type(e).__name__}: {e}"
+    cpu = out.pop("cpu_info", None) or ""
+    out["cpu"] = next((line.split(":", 1)[1].strip() for line in cpu.splitlines()
+                       if line.startswith("Model name")), None)
+    return out
+
+
 def environment(device: str | None = None, full: bool = True) -> dict:
     import torch
 
@@ -54,18 +84,9 @@ def environment(device: str | None = None, full: bool = True) -> dict:
         except Exception:
             pass
     if full:
-        try:
-            from torch.utils import collect_env
-
-            info = collect_env.get_env_info()
-            env.update(os=info.os, cuda_runtime=info.cuda_runtime_version,
-                       driver=info.nvidia_driver_version, gpu=env["gpu"] or info.nvidia_gpu_models,
-                       cudnn=info.cudnn_version, gcc=info.gcc_version,
-                       cpu=(info.cpu_info or "").splitlines()[0:1] and
-                       next((line.split(":", 1)[1].strip() for line in info.cpu_info.splitlines()
-                             if line.startswith("Model name")), None))
-        except Exception as e:  # collect_env shells out; never let it sink the report
-            env["collect_env_error"] = f"{type(e).__name__}: {e}"
+        env.update(_collect_env())
+        env["gpu"] = env["gpu"] or env.pop("gpu_models", None)
+        env.pop("gpu_models", None)
     env["variables"] = set_knobs()
     env["config"] = compile_config()
     env["argv"] = " ".join(sys.argv[1:])

@@ -74,14 +74,14 @@ def decide(plan: Plan, cells: list[CellResult], knobs: list) -> tuple[list[Rung]
 def _rung_why(name, cell, keys, by_key, mode) -> str:
     on_skipped = [by_key.get(ladder_key(k)) for k in keys if k.cudagraphs]
     on_skipped = [c for c in on_skipped if c is not None and c.status == "skip"]
-    prefix = ""
+    suffix = ""
     if on_skipped:
         pred = on_skipped[0].predicted
-        prefix = (f"measured with CUDA graphs off ({on_skipped[0].error.split(';')[0]}); "
-                  f"under CUDA graphs predicted: {pred or 'unknown'}. ")
+        suffix = (f" (measured with CUDA graphs off: {on_skipped[0].error.split(';')[0]}; "
+                  f"with CUDA graphs predicted: {pred or 'unknown'})")
     if cell.status == "pass":
-        return prefix + (f"passed in {cell.mode}" + (f", {cell.speedup:.2f}x eager"
-                                                      if cell.speedup else "") + ".")
+        return (f"passed in {cell.mode}" + (f", {cell.speedup:.2f}x eager"
+                                             if cell.speedup else "") + suffix + ".")
     sentence = _one_sentence(cell)
     if name == "full-fix" and "state_mutation" in cell.classes:
         sentence = ("the hand-written fix still assigns _act_scale inside the compiled "
@@ -91,15 +91,22 @@ def _rung_why(name, cell, keys, by_key, mode) -> str:
         sentence = ("TORCHDYNAMO_SUPPRESS_ERRORS only turns compile-time failures into eager "
                     "fallbacks; it does not change what the compiled code does at run time. "
                     + sentence)
-    return prefix + sentence
+    return sentence.rstrip(".") + suffix + "."
+
+
+SAME_SPEED = 0.10  # rungs within 10% of the fastest are as fast: timings carry that much noise
 
 
 def recommend(rungs: list[Rung], mode: str) -> dict:
+    """The fastest rung that passed; among rungs within SAME_SPEED of it, the lowest (it
+    changes least: calibrating keeps W4A8, abits16 gives up activation quantisation)."""
     passed = [r for r in rungs if r.status == "pass"]
     if not passed:
         return {"rung": None, "name": None,
                 "summary": "no rung passed: not even eager ran cleanly; see the failing cells"}
-    best = max(passed, key=lambda r: (r.speedup or 0.0, -r.rung))
+    fastest = max(r.speedup or 0.0 for r in passed)
+    best = min((r for r in passed if (r.speedup or 0.0) >= fastest * (1 - SAME_SPEED)),
+               key=lambda r: r.rung)
     speed = f"{best.speedup:.2f}x eager" if best.speedup else "speed not measured"
     return {"rung": best.rung, "name": best.name,
             "summary": f"rung {best.rung} ({best.name}) in {mode if best.rung < 4 else 'eager'}: "

@@ -113,10 +113,10 @@ def markdown(report) -> str:
         out += [f"- `{k['name']}={k['value']}`: {k['verdict']}: {_md(k['advice'])}"
                 for k in bad_knobs]
         out.append("")
-    out += ["<details><summary>All cells</summary>", "",
+    out += ['<details markdown="1"><summary>All cells</summary>', "",
             tabulate([[_md(str(x)) for x in r] for r in cell_rows(report.cells)], HEAD_FULL,
                      tablefmt="github"), "", "</details>", "",
-            "<details><summary>Environment</summary>", "",
+            '<details markdown="1"><summary>Environment</summary>', "",
             tabulate([[k, _md(str(v))] for k, v in report.environment.items()
                       if not isinstance(v, (dict, list))], ["key", "value"], tablefmt="github"),
             ""]

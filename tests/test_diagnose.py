@@ -1,6 +1,8 @@
 """compilecheck diagnose end to end on CPU: real compiles of the tiny DuQuant probe."""
 import json
 
+import pytest
+
 from compilecheck.report import Report
 from compilecheck.schema import validate
 
@@ -81,7 +83,9 @@ def test_ladder_and_recommendation(default_run):
     assert ladder["no-compile"]["speedup"] == 1.0
     rec = rep["recommendation"]
     passed = [r for r in rep["ladder"] if r["status"] == "pass"]
-    best = max(passed, key=lambda r: r["speedup"])
+    fastest = max(r["speedup"] for r in passed)
+    # the fastest that passed; within 10% of it (timing noise), the lowest rung
+    best = min((r for r in passed if r["speedup"] >= 0.9 * fastest), key=lambda r: r["rung"])
     assert rec["name"] == best["name"]
     assert f"{best['speedup']:.2f}x" in rec["summary"] and best["settings"] in rec["summary"]
     # the suppress-errors rung really ran in a worker with the variable set
@@ -100,7 +104,7 @@ def test_printed_output_order_and_progress(default_run):
 def test_markdown_is_a_ticket(default_run):
     md = default_run.md_path.read_text()
     assert md.startswith("## compilecheck: WARN")
-    assert md.index("**Recommendation:**") < md.index("### Findings") < md.index("<details>")
+    assert md.index("**Recommendation:**") < md.index("### Findings") < md.index("<details")
     assert "_act_scale" in md
 
 
@@ -159,3 +163,40 @@ def test_clean_module_exits_0(tmp_path):
     r = run_cli(["diagnose", "--probe", probe("clean"), "--mode", "default", "--cudagraphs",
                  "off", "--quiet", "--strict"], tmp_path)
     assert r.rc == 0, r.stdout + r.stderr
+
+
+def _tables(md: str):
+    """Every markdown table in ``md`` as a list of rows of cells (pipes escaped as \\| kept)."""
+    import re
+
+    tables, current = [], []
+    for line in md.splitlines() + [""]:
+        if line.startswith("|"):
+            current.append([c for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]])
+        elif current:
+            tables.append(current)
+            current = []
+    return tables
+
+
+def test_markdown_tables_are_well_formed(default_run):
+    md = default_run.md_path.read_text()
+    tables = _tables(md)
+    assert len(tables) >= 3  # ladder, cells, environment
+    for t in tables:
+        assert len({len(row) for row in t}) == 1, t[0]  # every row as wide as the header
+        assert set("".join(t[1])) <= set("-: ")  # the separator row
+    # a folded block needs a blank line after its summary for markdown inside to render
+    lines = md.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("<details"):
+            assert lines[i + 1] == ""
+    assert md.count("<details") == md.count("</details>")
+
+
+def test_markdown_renders_with_python_markdown(default_run):
+    markdown = pytest.importorskip("markdown")
+    html = markdown.markdown(default_run.md_path.read_text(), extensions=["tables", "md_in_html"])
+    assert html.count("<table>") == len(_tables(default_run.md_path.read_text()))
+    assert "<h2>compilecheck: WARN</h2>" in html
+    assert "|" not in "".join(line for line in html.splitlines() if line.startswith("<p>"))
