@@ -71,11 +71,14 @@ def main():
               help="your own module: path/file.py:factory or pkg.mod:factory (repeatable)")
 @click.option("--json", "json_path", default=None, help="write the JSON report here")
 @click.option("--markdown", "md_path", default=None, help="write the markdown report here")
+@click.option("--log", "log_path", default=None,
+              help="write the workers' output here (what torch logged; set TORCH_LOGS)")
 @click.option("--strict", is_flag=True, help="count warn as failure")
 @click.option("--quiet", is_flag=True, help="no progress on stderr")
 @click.option("--list", "list_only", is_flag=True, help="list probes and variants, then exit")
 def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, act_pct, permute,
-             iters, timeout, jobs, seed, probes, json_path, md_path, strict, quiet, list_only):
+             iters, timeout, jobs, seed, probes, json_path, md_path, log_path, strict, quiet,
+             list_only):
     """Compile the probe in every mode, with and without CUDA graphs, and find the rung."""
     # cheap checks first: no torch needed
     if iters < 3:
@@ -86,6 +89,7 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
         fail(f"--jobs {jobs}: expected at least 1")
     _check_out_path("--json", json_path)
     _check_out_path("--markdown", md_path)
+    _check_out_path("--log", log_path)
     if probes and variants:
         fail("--probe and --variant are exclusive: a probe's cells are named after its factory")
 
@@ -105,7 +109,9 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
                                      probes, strict)
         from .diagnose import diagnose as run_diagnosis
 
-        report = run_diagnosis(options, quiet=quiet, pool=pool)
+        if log_path:
+            open(log_path, "w").close()  # a fresh log for this run
+        report = run_diagnosis(options, quiet=quiet, pool=pool, log_path=log_path)
     except KeyboardInterrupt:
         pool.close()
         fail("interrupted before any cell finished", EXIT_INTERRUPTED)

@@ -43,7 +43,7 @@ def start_pool(options: DiagnoseOptions) -> Pool:
 
 
 def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | None = None,
-             pool: Pool | None = None) -> Report:
+             pool: Pool | None = None, log_path: str | None = None) -> Report:
     from .envinfo import environment as env_block
 
     the_plan = make_plan(options)
@@ -85,6 +85,9 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        pool.stop()
+        if log_path:
+            pool.save_logs(log_path)
         pool.close()
     cells = [cls_.classify(results[s]) for s in the_plan.cells]
     cells = cls_.predict(cells)

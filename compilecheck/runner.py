@@ -139,7 +139,6 @@ class Worker:
             pass
         try:
             self.log.close()
-            os.unlink(self.log.name)
         except OSError:
             pass
 
@@ -174,6 +173,7 @@ class Pool:
         self.threads = max(1, (os.cpu_count() or 1) // self.jobs)
         self.log_dir = tempfile.mkdtemp(prefix="compilecheck-")
         self._workers: list[Worker] = []
+        self._all: list[Worker] = []  # every worker ever started, for save_logs
         self._idle: dict[tuple, list[Worker]] = {}
         self._lock = threading.Lock()
         self.stopping = threading.Event()
@@ -188,6 +188,7 @@ class Pool:
         w = Worker(worker_env(extra_env, self.threads, self.jobs), self.log_dir)
         with self._lock:
             self._workers.append(w)
+            self._all.append(w)
         return w
 
     def _take(self, env: tuple) -> Worker:
@@ -259,6 +260,19 @@ class Pool:
             workers = list(self._workers)
         for w in workers:
             w.kill()
+
+    def save_logs(self, path: str):
+        """Append every worker's output (what torch logged, cell by cell) to ``path``."""
+        with self._lock:
+            names = [w.log.name for w in self._all]
+        with open(path, "ab") as out:
+            for name in names:
+                try:
+                    with open(name, "rb") as f:
+                        out.write(f"==> worker log {os.path.basename(name)} <==\n".encode())
+                        out.write(f.read())
+                except OSError:
+                    continue
 
     def close(self):
         with self._lock:

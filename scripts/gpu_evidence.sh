@@ -7,7 +7,8 @@
 # Installs nothing when torch is importable (it is on the GPU machines), runs the built-in
 # variants at the tiny shape in every mode with CUDA graphs on and off, then gemma-300m in
 # the modes that fit the time left, with TORCH_LOGS for recompiles and cudagraphs captured.
-# Writes NAME.json, NAME.md and NAME.log under $OUT, NAME = <gpu>-torch<version>-<shape>.
+# Writes NAME.json, NAME.md, NAME.log (progress and tables) and NAME.torch.log (what torch
+# logged in the workers) under $OUT, NAME = <gpu>-torch<version>-<shape>.
 # Budget: BUDGET_S seconds in all (default 400), so a second attempt fits a 15-minute lease.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +42,8 @@ run() {  # run SHAPE TIMEOUT MODE...
   timeout --kill-after=10 "$(( $(left) - 5 ))" \
     $PY -m compilecheck diagnose --device "$DEVICE" --shape "$shape" "${modes[@]}" \
       --cudagraphs both --timeout "$timeout" --jobs 4 \
-      --json "$OUT/$name.json" --markdown "$OUT/$name.md" >>"$OUT/$name.log" 2>&1
+      --json "$OUT/$name.json" --markdown "$OUT/$name.md" --log "$OUT/$name.torch.log" \
+      >>"$OUT/$name.log" 2>&1
   echo "exit $? after $(( $(date +%s) - START )) s" | tee -a "$OUT/$name.log"
 }
 # 1. tiny: every variant, every mode, CUDA graphs on and off (the target mode: max-autotune)

@@ -21,18 +21,19 @@ class Run:
     report: dict | None
     json_path: Path
     md_path: Path
+    log_path: Path
 
 
 def run_cli(args, tmp: Path, env=None, timeout=900, cwd=None, name="report") -> Run:
-    json_path, md_path = tmp / f"{name}.json", tmp / f"{name}.md"
+    json_path, md_path, log_path = tmp / f"{name}.json", tmp / f"{name}.md", tmp / f"{name}.log"
     full_env = dict(os.environ)
     full_env.update(env or {})
-    extra = ["--json", str(json_path), "--markdown", str(md_path)] if args[:1] == ["diagnose"] \
-        else []
+    extra = ["--json", str(json_path), "--markdown", str(md_path), "--log", str(log_path)] \
+        if args[:1] == ["diagnose"] else []
     p = subprocess.run([sys.executable, "-m", "compilecheck", *args, *extra], cwd=cwd or tmp,
                        env=full_env, capture_output=True, text=True, timeout=timeout)
     report = json.loads(json_path.read_text()) if json_path.exists() else None
-    return Run(p.returncode, p.stdout, p.stderr, report, json_path, md_path)
+    return Run(p.returncode, p.stdout, p.stderr, report, json_path, md_path, log_path)
 
 
 def probe(name: str) -> str:
