@@ -233,7 +233,7 @@ def run_cell(spec: CellSpec) -> dict:
     steps = [_to(a, spec.device) for a in steps]
     refs = ref["outputs"]
     scale = max((float(r.abs().max()) for r in refs if r is not None), default=1.0)
-    obs["tolerance"] = tol = 1e-2 * max(scale, 1e-3)
+    obs["tolerance"] = 1e-2 * max(scale, 1e-3)
     worst = 0.0
     try:
         compiled = _compile(module, spec)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .findings import Finding, Observed, detect_all, status_of
+from .findings import Observed, detect_all, status_of
 from .report import CellResult
 from .runner import RawResult
 from .spec import CellSpec
@@ -93,12 +93,6 @@ def predicted_class(off_cell: CellResult) -> str | None:
     return None
 
 
-def interrupted_cell(spec: CellSpec) -> RawResult:
-    return RawResult(spec, "interrupted", None, "interrupted")
-
-
 def skipped(spec: CellSpec) -> RawResult:
     return RawResult(spec, "skip", None, spec.skip_reason or "skipped")
 
-
-__all__ = ["classify", "predict", "predicted_class", "skipped", "Finding"]

@@ -180,7 +180,7 @@ def open_source(source: str):
         try:
             raw = open(source, "rb")
         except OSError as e:
-            raise ExplainError(f"{source}: cannot read ({e.strerror})")
+            raise ExplainError(f"{source}: cannot read ({e.strerror})") from None
     buffered = io.BufferedReader(raw) if not isinstance(raw, io.BufferedReader) else raw
     head = buffered.peek(SNIFF)[:SNIFF]
     if _looks_binary(head):

@@ -163,9 +163,18 @@ def _stack_files(reason: str) -> list[tuple[str, int]]:
     return [(f, int(n)) for f, n in re.findall(r'File "([^"]+)", line (\d+)', reason)]
 
 
+@functools.lru_cache(maxsize=1)
+def _torch_dir() -> str | None:
+    import importlib.util
+
+    spec = importlib.util.find_spec("torch")  # where torch is installed; torch not imported
+    return os.path.dirname(spec.origin) + os.sep if spec and spec.origin else None
+
+
 def _is_torch_file(path: str) -> bool:
-    return f"{os.sep}torch{os.sep}" in path and "site-packages" in path or \
-        f"{os.sep}torch{os.sep}nn{os.sep}" in path
+    """A frame in torch itself (not the user's code)."""
+    root = _torch_dir()
+    return bool(root) and os.path.abspath(path).startswith(root)
 
 
 def locate_assignment(attr: str, reason: str, co_filename: str | None,
@@ -181,7 +190,7 @@ def locate_assignment(attr: str, reason: str, co_filename: str | None,
             continue
         lines = [n for f, n in anchors if f == path and n]
 
-        def rank(h):
+        def rank(h, lines=lines):
             _, line, fn, first, last = h
             inside = any(first <= n <= last for n in lines)
             return (not inside, fn != "forward", line)

@@ -54,6 +54,16 @@ def knob_rows(knobs):
              k["verdict"], k["advice"]] for k in knobs]
 
 
+KNOB_HEAD = ["variable", "value", "read by torch", "verdict", "advice"]
+
+
+def knob_table(knobs, advice_width: int) -> str:
+    if not knobs:
+        return "  no TORCH*/PYTORCH_*/OPENPI_*/CUDA_LAUNCH_BLOCKING variables set"
+    return tabulate(knob_rows(knobs), KNOB_HEAD, tablefmt="simple",
+                    maxcolwidths=[None, 12, None, None, advice_width])
+
+
 def ladder_rows(ladder):
     return [[r.rung, r.name, ICON.get(r.status, r.status), _f(r.speedup), r.why]
             for r in ladder]
@@ -75,13 +85,7 @@ def table(report) -> str:
             where = f" [{f['where']}]" if f.get("where") else ""
             out.append(f"  {f['class']}{where}: {f['detail']}")
             out.append(f"      cells: {', '.join(cells)}")
-    out += ["", "Environment knobs:"]
-    if report.knobs:
-        out.append(tabulate(knob_rows(report.knobs),
-                            ["variable", "value", "read by torch", "verdict", "advice"],
-                            tablefmt="simple", maxcolwidths=[None, 12, None, None, 70]))
-    else:
-        out.append("  no TORCH*/OPENPI_* variables set")
+    out += ["", "Environment knobs:", knob_table(report.knobs, 70)]
     out += ["", f"Ladder (target mode {report.target_mode}):",
             tabulate(ladder_rows(report.ladder), ["rung", "name", "status", "speedup", "why"],
                      tablefmt="simple", maxcolwidths=[None, None, None, None, 90])]
@@ -122,8 +126,7 @@ def markdown(report) -> str:
             ""]
     if report.knobs:
         out += [tabulate([[_md(str(x)) for x in r] for r in knob_rows(report.knobs)],
-                         ["variable", "value", "read by torch", "verdict", "advice"],
-                         tablefmt="github"), ""]
+                         KNOB_HEAD, tablefmt="github"), ""]
     out += ["</details>", ""]
     return "\n".join(out)
 
@@ -137,11 +140,5 @@ def env_text(env: dict, knobs: list) -> str:
             (None, "")]
     out = ["Environment:", tabulate(rows, tablefmt="plain"), "", "Compile config (as torch "
            "resolves it):", tabulate(sorted(env.get("config", {}).items()), tablefmt="plain"),
-           "", "Knobs:"]
-    if knobs:
-        out.append(tabulate(knob_rows(knobs), ["variable", "value", "read by torch", "verdict",
-                                               "advice"], tablefmt="simple",
-                            maxcolwidths=[None, 12, None, None, 80]))
-    else:
-        out.append("  no TORCH*/PYTORCH_*/OPENPI_*/CUDA_LAUNCH_BLOCKING variables set")
+           "", "Knobs:", knob_table(knobs, 80)]
     return "\n".join(out)

@@ -130,7 +130,7 @@ class Report:
                        d.get("target_mode", ""), d.get("interrupted", False),
                        d.get("tool", "compilecheck"))
         except (KeyError, TypeError) as e:
-            raise ReportError(f"a compilecheck report with a missing or malformed field: {e}")
+            raise ReportError(f"a compilecheck report with a missing or malformed field: {e}") from None
 
     @classmethod
     def load(cls, path: str) -> "Report":
@@ -138,14 +138,14 @@ class Report:
             with open(path, encoding="utf-8") as f:
                 data = json.load(f)
         except FileNotFoundError:
-            raise ReportError(f"{path}: no such file")
+            raise ReportError(f"{path}: no such file") from None
         except IsADirectoryError:
-            raise ReportError(f"{path}: is a directory, expected a report JSON file")
+            raise ReportError(f"{path}: is a directory, expected a report JSON file") from None
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ReportError(f"{path}: not JSON ({e.__class__.__name__}), expected a "
-                              "compilecheck report")
+                              "compilecheck report") from None
         except OSError as e:
-            raise ReportError(f"{path}: cannot read ({e.strerror})")
+            raise ReportError(f"{path}: cannot read ({e.strerror})") from None
         return cls.from_dict(data)
 
     # ------------------------------------------------------------ layouts

@@ -215,3 +215,11 @@ def test_explain_on_the_run_log_finds_what_the_report_found(default_run):
     assert result.primary == "state_mutation" and "state_mutation" in found
     text = default_run.log_path.read_text(errors="replace")
     assert "_act_scale" in text and "compilecheck worker: cell lazy / default" in text
+
+
+def test_published_schema_is_the_one_validated():
+    from compilecheck.schema import REPORT_SCHEMA
+
+    from conftest import ROOT
+
+    assert json.loads((ROOT / "docs" / "report.schema.json").read_text()) == REPORT_SCHEMA

@@ -2,7 +2,6 @@
 from and what it must be classified as)."""
 import io
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
