@@ -45,7 +45,18 @@ def install_log_capture():
         torch._logging.set_logs(**LOG_ARTIFACTS)  # ignored by torch when TORCH_LOGS is set
     except Exception:
         pass
-    logging.getLogger("torch").addHandler(_capture)
+    _attach_capture()
+
+
+def _attach_capture():
+    """torch's logging stops propagation at the loggers it configures (torch, torch._dynamo,
+    torch._inductor, ...): listen on each of those, so every record is heard exactly once."""
+    for name in ["torch", *logging.root.manager.loggerDict]:
+        if not name.startswith("torch"):
+            continue
+        logger = logging.getLogger(name)
+        if (name == "torch" or not logger.propagate) and _capture not in logger.handlers:
+            logger.addHandler(_capture)
 
 
 def describe_error(exc: BaseException, phase: str, step: int | None = None) -> dict:
@@ -191,6 +202,7 @@ def _reset():
     from torch._dynamo.utils import counters
 
     torch._dynamo.reset()
+    _attach_capture()  # loggers created since the last cell
     counters.clear()
     clear = getattr(torch._dynamo.utils, "clear_compilation_metrics", None)
     if clear:

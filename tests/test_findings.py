@@ -1,0 +1,84 @@
+"""Detectors against real torch behaviour, one cell run in this process (no workers)."""
+import dataclasses
+
+import pytest
+
+from compilecheck.cell import install_log_capture, run_cell
+from compilecheck.findings import Observed, detect_all, error_class, guard_attribute, status_of
+from compilecheck.spec import CellSpec
+
+from conftest import probe
+
+
+def observe(spec: CellSpec):
+    install_log_capture()
+    obs = run_cell(spec)
+    return detect_all(Observed(spec, "ok", obs)), obs
+
+
+def test_cudagraph_skip_is_counted_by_torch_and_reported():
+    """Asking for CUDA graphs on a CPU module: inductor skips them (and counts the skip)."""
+    spec = CellSpec(variant="clean", mode="reduce-overhead", cudagraphs=True, device="cpu",
+                    probe=probe("clean"), iters=3)
+    findings, obs = observe(spec)
+    assert obs["counters"]["inductor"]["cudagraph_skips"] >= 1
+    assert [f.cls for f in findings] == ["cudagraph_skipped"]
+    assert status_of(findings) == "warn"
+    # the same cell without CUDA graphs asked for: nothing to report
+    findings, _ = observe(dataclasses.replace(spec, cudagraphs=False))
+    assert findings == []
+
+
+def test_recompile_limit_from_torchs_own_warning():
+    """State that changes on every call: a recompile each call until torch's limit."""
+    import torch
+
+    spec = CellSpec(variant="counter", mode="default", cudagraphs=False, device="cpu",
+                    probe=probe("counter"),
+                    iters=torch._dynamo.config.recompile_limit + 3)
+    findings, obs = observe(spec)
+    classes = {f.cls for f in findings}
+    assert "recompile_limit" in classes, obs["logs"][-5:]
+    assert "state_mutation" in classes
+    sm = [f for f in findings if f.cls == "state_mutation"][0]
+    assert "`calls`" in sm.detail and sm.where.endswith("user_probes.py:" + str(
+        _line_of("self.calls = self.calls + 1")))
+
+
+def _line_of(text):
+    from conftest import USER_PROBES
+
+    for i, line in enumerate(USER_PROBES.read_text().splitlines(), 1):
+        if text in line:
+            return i
+    raise AssertionError(text)
+
+
+@pytest.mark.parametrize("guard,attr", [
+    ("self._act_scale is None", "_act_scale"),
+    ("self._buffers['_act_scale'] is None", "_act_scale"),
+    ("L['self']._modules['proj']._buffers['inv_freq'] is None", "inv_freq"),
+    ("___check_obj_id(self.cache, 140234)", "cache"),
+    ("tensor 'x' size mismatch at index 0. expected 4, actual 8", None),
+    ("L['x'].size()[0] == 16", None),
+])
+def test_guard_attribute(guard, attr):
+    assert guard_attribute(guard) == attr
+
+
+@pytest.mark.parametrize("err,cls", [
+    ({"type": "builtins.RuntimeError", "mro": ["builtins.RuntimeError"],
+      "message": "Error: accessing tensor output of CUDAGraphs that has been overwritten by a "
+                 "subsequent run. Stack trace: ..."}, "cudagraph_overwrite"),
+    ({"type": "torch.OutOfMemoryError", "mro": ["torch.OutOfMemoryError",
+                                                 "builtins.RuntimeError"],
+      "message": "CUDA out of memory. Tried to allocate 2.00 GiB"}, "oom"),
+    ({"type": "torch._dynamo.exc.BackendCompilerFailed",
+      "mro": ["torch._dynamo.exc.BackendCompilerFailed", "builtins.Exception"],
+      "message": "backend='inductor' raised: ..."}, "compile_error"),
+    ({"type": "builtins.ValueError", "mro": ["builtins.ValueError"], "message": "bad"},
+     "runtime_error"),
+])
+def test_one_error_one_class(err, cls):
+    """Exception records as the worker sends them (type names from the real class's MRO)."""
+    assert error_class(err) == cls
