@@ -269,7 +269,8 @@ def run_cell(spec: CellSpec) -> dict:
             if got is not None and refs[i] is not None and got.shape == refs[i].shape:
                 worst = max(worst, float((got - refs[i]).abs().max()))
             elif got is not None and refs[i] is not None:
-                worst = float("inf")
+                obs["output_mismatch"] = (f"policy step {i}: compiled output shape "
+                                          f"{tuple(got.shape)}, eager {tuple(refs[i].shape)}")
         obs["max_abs_err"] = worst if obs["steps_done"] else None
         if obs["error"] is None:
             try:

@@ -296,6 +296,8 @@ def _detect_cudagraph_skipped(o: Observed):
 
 
 def _detect_numeric_mismatch(o: Observed):
+    if o.obs.get("output_mismatch"):
+        return [Finding("numeric_mismatch", o.obs["output_mismatch"])]
     err, tol = o.obs.get("max_abs_err"), o.obs.get("tolerance")
     if err is None or tol is None or err <= tol:
         return []

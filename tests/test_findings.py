@@ -82,3 +82,11 @@ def test_guard_attribute(guard, attr):
 def test_one_error_one_class(err, cls):
     """Exception records as the worker sends them (type names from the real class's MRO)."""
     assert error_class(err) == cls
+
+
+def test_output_of_another_shape_is_a_numeric_mismatch():
+    spec = CellSpec(variant="shape_change", mode="default", cudagraphs=False, device="cpu",
+                    probe=probe("shape_change"), iters=3)
+    findings, obs = observe(spec)
+    assert [f.cls for f in findings] == ["numeric_mismatch"]
+    assert "shape (2, 8)" in findings[0].detail and "eager (4, 8)" in findings[0].detail
