@@ -10,6 +10,11 @@ fi
 if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
   .venv/bin/python -m pip install -q torch==2.13.0
 fi
-.venv/bin/python -m pip install -q --no-build-isolation -e '.[test]' 2>&1 \
-  | grep -v "^WARNING: Location" || true
+# setuptools from the environment when it has one (no download); else pip's isolated build
+if .venv/bin/python -c "import setuptools" >/dev/null 2>&1; then
+  .venv/bin/python -m pip install -q --no-build-isolation -e '.[test]' 2>&1 \
+    | grep -v "^WARNING: Location" || true
+else
+  .venv/bin/python -m pip install -q -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
+fi
 .venv/bin/python -c "import compilecheck.probes, torch; print('compilecheck ready: torch', torch.__version__)"
