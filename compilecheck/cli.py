@@ -65,7 +65,8 @@ def main():
               help="compiled calls per cell (at least 3)")
 @click.option("--timeout", type=float, default=600.0, show_default=True,
               help="seconds per cell")
-@click.option("--jobs", type=int, default=None, help="cells at once (default: cores)")
+@click.option("--jobs", type=int, default=None,
+              help="cells at once (default: the cores available, at most 8)")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--probe", "probes", multiple=True,
               help="your own module: path/file.py:factory or pkg.mod:factory (repeatable)")

@@ -11,6 +11,7 @@ DEFAULT_MODES = ("eager", "default", "reduce-overhead", "max-autotune",
 UPSTREAM_MODE = "max-autotune"  # upstream openpi's default
 SUPPRESS_ENV = (("TORCHDYNAMO_SUPPRESS_ERRORS", "1"),)
 NO_CUDA = "CUDA graphs need a CUDA device; none here"
+MAX_DEFAULT_JOBS = 8
 
 
 class PlanError(ValueError):
@@ -53,12 +54,15 @@ class DiagnoseOptions:
 
     @property
     def effective_jobs(self) -> int:
+        """--jobs, else the cores this process may use, at most MAX_DEFAULT_JOBS (each worker
+        holds a torch, and on a GPU a CUDA context, of its own)."""
         if self.jobs:
             return self.jobs
         try:
-            return max(1, len(os.sched_getaffinity(0)))
+            cores = len(os.sched_getaffinity(0))
         except AttributeError:
-            return max(1, os.cpu_count() or 1)
+            cores = os.cpu_count() or 1
+        return max(1, min(cores, MAX_DEFAULT_JOBS))
 
 
 def _cell(o: DiagnoseOptions, variant: str, mode: str, cg: bool, probe=None, role="matrix",
