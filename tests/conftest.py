@@ -56,7 +56,7 @@ def misbehaving_run(tmp_path_factory):
     """Users' modules that crash, hang, run out of memory, mismatch, break the graph."""
     names = ["mismatch", "aborts", "segfaults", "hangs", "ooms", "breaks", "lazy_state",
              "clean"]
-    args = ["diagnose", "--mode", "default", "--cudagraphs", "off", "--timeout", "20"]
+    args = ["diagnose", "--mode", "default", "--cudagraphs", "off", "--timeout", "30"]
     for n in names:
         args += ["--probe", probe(n)]
     return run_cli(args, tmp_path_factory.mktemp("misbehaving"))
