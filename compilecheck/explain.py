@@ -81,17 +81,17 @@ class Explanation:
         if p in self.hints:
             out.append(f"  note:  {self.hints[p]}")
         out.append("")
-        out.append(f"Findings ({sum(self.counts.values())} lines in {self.lines_read}):")
+        out.append(f"Findings ({sum(self.counts.values())} of {self.lines_read} lines):")
         for cls in RANK:
             hits = [h for h in self.findings if h.cls == cls]
             if not hits:
                 continue
-            more = self.counts[cls] - len(hits)
-            out.append(f"  {cls} ({self.counts[cls]}){' ' + self.hints[cls] if cls in self.hints else ''}")
+            note = f" {self.hints[cls]}" if cls in self.hints else ""
+            out.append(f"  {cls} ({self.counts[cls]}){note}")
             for h in hits[:5]:
                 out.append(f"    line {h.line}: {h.text[:160]}")
             if self.counts[cls] > 5:
-                out.append(f"    ... {self.counts[cls] - 5} more" if more >= 0 else "")
+                out.append(f"    ... {self.counts[cls] - 5} more")
         return "\n".join(out)
 
 
