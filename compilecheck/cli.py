@@ -116,7 +116,7 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
     except KeyboardInterrupt:
         pool.close()
         fail("interrupted before any cell finished", EXIT_INTERRUPTED)
-    except SystemExit:
+    except BaseException:  # a refused input (SystemExit) or an internal error
         pool.close()
         raise
     _write_reports(report, json_path, md_path)

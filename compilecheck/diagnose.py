@@ -85,7 +85,7 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-        pool.stop()
+        pool.stop()  # answers are in: the workers go, their logs stay until close()
         if log_path:
             pool.save_logs(log_path)
         pool.close()

@@ -152,7 +152,8 @@ def _assignments(path: str) -> tuple:
             elif isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute)):
                 fname = node.func.id if isinstance(node.func, ast.Name) else node.func.attr
                 if fname in ("setattr", "register_buffer") and node.args:
-                    key = node.args[1] if fname == "setattr" and len(node.args) > 1 else node.args[0]
+                    setattr_call = fname == "setattr" and len(node.args) > 1
+                    key = node.args[1] if setattr_call else node.args[0]
                     if isinstance(key, ast.Constant) and isinstance(key.value, str):
                         found.append((key.value, node.lineno, fn.name, fn.lineno,
                                       fn.end_lineno))
@@ -360,7 +361,8 @@ CLASSES: dict[str, FindingClass] = {c.name: c for c in (
         ((re.compile(r"Segmentation fault|core dumped|Fatal Python error|\bSIGSEGV\b|"
                      r"\bSIGABRT\b|terminate called after|worker died", re.I), None),),
         _detect_crash,
-        keywords=("segmentation", "core dumped", "fatal python", "sigsegv", "sigabrt", "terminate called", "worker died")),
+        keywords=("segmentation", "core dumped", "fatal python", "sigsegv", "sigabrt",
+                  "terminate called", "worker died")),
     FindingClass(
         "timeout", "fail",
         "The cell did not finish within its time limit (compile or a call hung).",
@@ -382,7 +384,10 @@ CLASSES: dict[str, FindingClass] = {c.name: c for c in (
                      r"torch\._dynamo\.exc\.(Unsupported|TorchRuntimeError)|"
                      r"ptxas (fatal|error)|CompilationError|triton.*(error|failed)", re.I), None),),
         _detect_error("compile_error"),
-        keywords=("backendcompilerfailed", "inductorerror", "cppcompileerror", "loweringexception", "guardondatadependent", "internaltorchdynamoerror", "data-dependent", "usererror", "torch._dynamo.exc.", "ptxas", "compilationerror", "triton")),
+        keywords=("backendcompilerfailed", "inductorerror", "cppcompileerror",
+                  "loweringexception", "guardondatadependent", "internaltorchdynamoerror",
+                  "data-dependent", "usererror", "torch._dynamo.exc.", "ptxas",
+                  "compilationerror", "triton")),
     FindingClass(
         "state_mutation", "warn",
         "Module state is assigned or replaced inside the compiled region; under CUDA graphs "
@@ -405,7 +410,8 @@ CLASSES: dict[str, FindingClass] = {c.name: c for c in (
                      r"(tensors?|Tensor-likes|Scalars) (are|is) not close|fail_accuracy", re.I),
           None),),
         _detect_numeric_mismatch,
-        keywords=("abs diff", "abs err", "allclose", "mismatched elements", "accuracy", "not close", "fail_accuracy")),
+        keywords=("abs diff", "abs err", "allclose", "mismatched elements", "accuracy",
+                  "not close", "fail_accuracy")),
     FindingClass(
         "recompile_limit", "warn",
         "The function recompiled until torch's recompile limit and now runs in eager.",

@@ -130,7 +130,8 @@ class Report:
                        d.get("target_mode", ""), d.get("interrupted", False),
                        d.get("tool", "compilecheck"))
         except (KeyError, TypeError) as e:
-            raise ReportError(f"a compilecheck report with a missing or malformed field: {e}") from None
+            raise ReportError(f"a compilecheck report with a missing or malformed field: "
+                              f"{e}") from None
 
     @classmethod
     def load(cls, path: str) -> "Report":

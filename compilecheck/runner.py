@@ -172,8 +172,7 @@ class Pool:
         self.timeout = timeout
         self.threads = max(1, (os.cpu_count() or 1) // self.jobs)
         self.log_dir = tempfile.mkdtemp(prefix="compilecheck-")
-        self._workers: list[Worker] = []
-        self._all: list[Worker] = []  # every worker ever started, for save_logs
+        self._workers: list[Worker] = []  # every worker started (its log is kept to the end)
         self._idle: dict[tuple, list[Worker]] = {}
         self._lock = threading.Lock()
         self.stopping = threading.Event()
@@ -188,7 +187,6 @@ class Pool:
         w = Worker(worker_env(extra_env, self.threads, self.jobs), self.log_dir)
         with self._lock:
             self._workers.append(w)
-            self._all.append(w)
         return w
 
     def _take(self, env: tuple) -> Worker:
@@ -203,12 +201,6 @@ class Pool:
     def _give_back(self, env: tuple, w: Worker):
         with self._lock:
             self._idle.setdefault(env, []).append(w)
-
-    def _drop(self, w: Worker):
-        w.close()
-        with self._lock:
-            if w in self._workers:
-                self._workers.remove(w)
 
     def run(self, specs: list[CellSpec], on_result=None) -> list[RawResult]:
         on_result = on_result or (lambda r: None)
@@ -230,7 +222,7 @@ class Pool:
                 if r.outcome == "ok":
                     self._give_back(spec.env, w)
                 else:  # crashed, hung or interrupted: a fresh worker takes the next cell
-                    self._drop(w)
+                    w.close()
                 results[i] = r
                 on_result(r)
 
@@ -264,7 +256,7 @@ class Pool:
     def save_logs(self, path: str):
         """Append every worker's output (what torch logged, cell by cell) to ``path``."""
         with self._lock:
-            names = [w.log.name for w in self._all]
+            names = [w.log.name for w in self._workers]
         with open(path, "ab") as out:
             for name in names:
                 try:
@@ -277,11 +269,6 @@ class Pool:
     def close(self):
         with self._lock:
             workers = list(self._workers)
-        for w in workers:  # signal them all at once, then reap
-            try:
-                os.killpg(w.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
         for w in workers:
             w.close()
         import shutil
