@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from .findings import Observed, detect_all, status_of
+from .detectors import Observed, detect_all
+from .findings import status_of
 from .report import CellResult
 from .runner import RawResult
 from .spec import CellSpec

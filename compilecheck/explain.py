@@ -15,6 +15,7 @@ import re
 import sys
 
 from .findings import CLASSES, RANK
+from .textpatterns import PATTERNS
 
 MAX_PER_CLASS = 20  # lines kept per class (all are counted)
 SNIFF = 8192
@@ -30,7 +31,7 @@ _PREFIX = re.compile(
 
 
 # One cheap screen over the lowercased line: every class's required literals at once.
-_KEYWORDS = sorted({k for c in CLASSES.values() for k in c.keywords}, key=len, reverse=True)
+_KEYWORDS = sorted({k for p in PATTERNS.values() for k in p.keywords}, key=len, reverse=True)
 _SCREEN = re.compile("|".join(re.escape(k) for k in _KEYWORDS))
 _WEAK = {"runtime_error", "recompile", "graph_break", None}  # may be refined by a join
 
@@ -105,7 +106,7 @@ def _classify_line(text: str):
     if not _SCREEN.search(low):
         return None
     for name in RANK:
-        c = CLASSES[name]
+        c = PATTERNS[name]
         if not any(k in low for k in c.keywords):
             continue
         for pattern, hint in c.patterns:

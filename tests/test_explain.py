@@ -56,7 +56,7 @@ def test_json_shape_and_cli():
     d = json.loads(out)
     assert d["primary"] == "state_mutation"
     assert all(set(f) == {"class", "line", "text"} for f in d["findings"])
-    assert d["rung"] == "calibrated" and d["cause"] and d["fix"]
+    assert d["rung"] == "warm-up" and d["cause"] and d["fix"]
     lines = (LOGS / "cpu_state_mutation_recompiles.log").read_text().splitlines()
     sm = [f for f in d["findings"] if f["class"] == "state_mutation"][0]
     assert "_act_scale" in lines[sm["line"] - 1]

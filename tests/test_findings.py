@@ -4,7 +4,9 @@ import dataclasses
 import pytest
 
 from compilecheck.cell import install_log_capture, run_cell
-from compilecheck.findings import Observed, detect_all, error_class, guard_attribute, status_of
+from compilecheck.detectors import Observed, detect_all, error_class
+from compilecheck.findings import status_of
+from compilecheck.messages import guard_attribute
 from compilecheck.spec import CellSpec
 
 from conftest import probe
