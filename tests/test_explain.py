@@ -67,7 +67,7 @@ def test_text_output_names_cause_fix_and_rung():
     assert rc == 0
     c = CLASSES["cudagraph_overwrite"]
     assert out.startswith("Primary: cudagraph_overwrite")
-    assert c.cause in out and c.fix in out and "rung:  calibrated" in out
+    assert c.cause in out and c.fix in out and "rung:  warm-up" in out
 
 
 def test_stdin():
