@@ -23,7 +23,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BARE = r"""
 import json, sys, time
 from compilecheck.plan import DiagnoseOptions, plan
-from compilecheck.cell import run_cell, install_log_capture
+from compilecheck.cell import run_cell
+from compilecheck.observe import install_log_capture
 from compilecheck.probes.config import DuQuantConfig
 opts = json.loads(sys.argv[1])
 o = DiagnoseOptions(shape=opts["shape"], modes=tuple(opts["modes"]),

@@ -5,7 +5,7 @@ __version__ = "0.1.0"
 # The environment as the user set it, before torch (which sets some variables itself, e.g.
 # TORCHINDUCTOR_CACHE_DIR) is imported: the knob lint judges what the USER set.
 USER_ENVIRON = dict(_os.environ)
-SCHEMA = "compilecheck.report/1"
+SCHEMA = "compilecheck.report/2"
 
 # From a source checkout, ``compilecheck.probes`` lives in the top-level ``probes/`` folder
 # (a wheel installs it as compilecheck/probes). Let the package find it there too, so that

@@ -16,12 +16,15 @@ from .report import Report
 
 def check(module, args, modes=None, cudagraphs: str = "both", device: str = "auto",
           iters: int = 4, timeout: float = 600.0, jobs: int = 0, seed: int = 0,
-          name: str | None = None, quiet: bool = True) -> Report:
-    """compilecheck diagnose --probe for a module object; returns the Report."""
+          name: str | None = None, quiet: bool = True, call_patterns=None) -> Report:
+    """compilecheck diagnose --probe for a module object; returns the Report.
+    ``call_patterns``: how the caller calls it (loop, keep-outputs, grad, threads; default
+    all)."""
     import torch
 
+    from .callpatterns import PATTERNS
     from .diagnose import diagnose
-    from .plan import torch_modes
+    from .plan import DEFAULT_PATTERNS, torch_modes
 
     if isinstance(args, torch.Tensor):
         args = (args,)
@@ -35,6 +38,11 @@ def check(module, args, modes=None, cudagraphs: str = "both", device: str = "aut
     for m in modes:
         if m != "eager" and m not in known:
             raise ValueError(f"mode {m!r}: expected eager or one of {', '.join(known)}")
+    patterns = tuple(dict.fromkeys(("loop", *call_patterns))) if call_patterns \
+        else DEFAULT_PATTERNS
+    for p in patterns:
+        if p not in PATTERNS:
+            raise ValueError(f"call pattern {p!r}: expected one of {', '.join(PATTERNS)}")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     name = re.sub(r"\W", "_", name or type(module).__name__)
@@ -43,7 +51,8 @@ def check(module, args, modes=None, cudagraphs: str = "both", device: str = "aut
         torch.save((module, tuple(args)), path)
         options = DiagnoseOptions(device=device, modes=modes, cudagraphs=cudagraphs,
                                   iters=iters, timeout=timeout, jobs=jobs, seed=seed,
-                                  probes=(f"pickle:{path}",))
+                                  probes=(f"pickle:{path}",), patterns=patterns,
+                                  judge_patterns=bool(call_patterns))
         return diagnose(options, quiet=quiet)
 
 
@@ -58,11 +67,11 @@ def paragraph(cell) -> str:
     """One readable paragraph: class, attribute, file:line, fix."""
     from .findings import CLASSES
 
+    called = f" / called {cell.pattern}" if cell.pattern != "loop" else ""
+    head = f"compilecheck: {cell.variant} / {cell.mode} / cudagraphs {cell.cudagraphs}{called}"
     if not cell.findings:
-        return f"compilecheck: {cell.variant} / {cell.mode} / cudagraphs {cell.cudagraphs}: " \
-               f"{cell.status}: {cell.error}"
+        return f"{head}: {cell.status}: {cell.error}"
     f = cell.findings[0]
     cls = CLASSES[f["class"]]
     where = f" at {f['where']}" if f.get("where") else ""
-    return (f"compilecheck: {cell.variant} / {cell.mode} / cudagraphs {cell.cudagraphs}: "
-            f"{f['class']}{where}: {f['detail']} Fix: {cls.fix}")
+    return f"{head}: {f['class']}{where}: {f['detail']} Fix: {cls.fix}"

@@ -11,6 +11,9 @@ from .runner import RawResult
 from .spec import CellSpec
 
 
+INTERNAL = "compilecheck internal error (a bug in compilecheck, not in your module)"
+
+
 def _bits(spec: CellSpec) -> tuple[int | None, int | None]:
     if spec.probe is not None:
         return None, None
@@ -26,9 +29,14 @@ def classify(raw: RawResult) -> CellResult:
     base = dict(variant=spec.variant, mode=spec.mode, device=spec.device,
                 cudagraphs="on" if spec.cudagraphs else "off", wbits=wbits, abits=abits,
                 role=spec.role, shape=spec.shape if spec.probe is None else "",
-                wall_s=round(raw.wall_s, 3) if raw.wall_s else None)
+                wall_s=round(raw.wall_s, 3) if raw.wall_s else None, pattern=spec.pattern,
+                warmup=obs.get("warmup", max(spec.warmup, 0)))
     if raw.outcome in ("skip", "interrupted"):
         return CellResult(status="skip", findings=[], error=raw.detail, **base)
+    if raw.outcome == "internal":
+        err = obs["internal_error"]
+        return CellResult(status="fail", findings=[], error=f"{INTERNAL}: {err['type']}: "
+                          f"{(err.get('message') or '').strip()[:300]}", **base)
     seen = Observed(spec, raw.outcome, obs, raw.detail, raw.stderr_tail)
     findings = detect_all(seen)
     err = seen.error
@@ -47,6 +55,11 @@ def classify(raw: RawResult) -> CellResult:
     if spec.mode == "eager" and eager_ms and not err:
         speedup = 1.0
     compiled = spec.mode != "eager" and raw.outcome == "ok"
+    spread_e, spread_c = obs.get("eager_spread"), obs.get("compiled_spread")
+    speedup_range = [_r(spread_e[0] / spread_c[1]), _r(spread_e[1] / spread_c[0])] \
+        if spread_e and spread_c and spread_c[0] and spread_c[1] else None
+    if spec.mode == "eager" and speedup == 1.0:
+        speedup_range = [1.0, 1.0]
     return CellResult(
         status=status_of(findings), findings=[f.to_json() for f in findings], error=error_text,
         compile_s=_r(obs.get("compile_s")), eager_ms=_r(eager_ms), compiled_ms=_r(compiled_ms),
@@ -56,6 +69,8 @@ def classify(raw: RawResult) -> CellResult:
         recompiles=recompiles if compiled else None,
         cudagraph_skips=(counters.get("inductor") or {}).get("cudagraph_skips", 0)
         if compiled else None,
+        eager_spread=spread_e, compiled_spread=spread_c if spec.mode != "eager" else None,
+        speedup_range=speedup_range, compile_profile=obs.get("profile"),
         **base)
 
 
@@ -66,13 +81,14 @@ def _r(x, nd=4):
 def predict(cells: list[CellResult]) -> list[CellResult]:
     """A CUDA-graph cell that could not run gets what its measured sibling (same variant and
     mode, CUDA graphs off) says CUDA graphs would do."""
-    by_key = {(c.variant, c.mode, c.role, c.cudagraphs): c for c in cells}
+    by_key = {(c.variant, c.mode, c.role, c.pattern, c.cudagraphs): c for c in cells}
     out = []
     for c in cells:
-        if c.status == "skip" and c.cudagraphs == "on":
-            sib = by_key.get((c.variant, c.mode, c.role, "off")) or next(
+        if c.status == "skip" and c.cudagraphs == "on" and c.pattern == "loop":
+            sib = by_key.get((c.variant, c.mode, c.role, c.pattern, "off")) or next(
                 (s for s in cells if s.variant == c.variant and s.mode == c.mode
-                 and s.cudagraphs == "off" and s.status != "skip"), None)
+                 and s.warmup == c.warmup and s.cudagraphs == "off" and s.status != "skip"),
+                None)
             if sib is not None and sib.status != "skip":
                 c = dataclasses.replace(c, predicted=predicted_class(sib))
                 if c.predicted:
@@ -83,15 +99,15 @@ def predict(cells: list[CellResult]) -> list[CellResult]:
 
 
 def predicted_class(off_cell: CellResult) -> str | None:
-    """What CUDA graphs turn a CUDA-graphs-off cell's findings into."""
-    classes = off_cell.classes
-    if "state_mutation" in classes:
-        return "cudagraph_overwrite"
-    if off_cell.status == "fail" and classes:
-        return classes[0]
-    if off_cell.status == "pass":
-        return "pass"
-    return None
+    """What CUDA graphs turn a CUDA-graphs-off cell's findings into: the failure a finding
+    predicts (a stored tensor read later: the overwrite), the same failure, or its status."""
+    predicts = [f.get("predicts") for f in off_cell.findings
+                if f.get("predicts") == "cudagraph_overwrite"]
+    if predicts:
+        return predicts[0]
+    if off_cell.status == "fail" and off_cell.classes:
+        return off_cell.classes[0]
+    return off_cell.status if off_cell.status in ("pass", "warn") else None
 
 
 def skipped(spec: CellSpec) -> RawResult:

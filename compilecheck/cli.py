@@ -12,6 +12,7 @@ import click
 warnings.filterwarnings("ignore", message=".*Failed to initialize NumPy.*")
 
 EXIT_USAGE, EXIT_PROBE, EXIT_INTERRUPTED = 2, 3, 130
+DEBUG_ENV = "COMPILECHECK_DEBUG"
 
 
 class UsageError(Exception):
@@ -37,8 +38,12 @@ def _check_out_path(option: str, path: str | None):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="compilecheck", message="compilecheck %(version)s")
-def main():
+@click.option("--debug", is_flag=True, help="show the traceback of an internal error "
+                                            f"(or set {DEBUG_ENV}=1)")
+def main(debug):
     """Does a quantized layer survive torch.compile, and which fallback to take."""
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
 
 
 # --------------------------------------------------------------------------- diagnose
@@ -46,7 +51,8 @@ def main():
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
               show_default=True)
 @click.option("--variant", "variants", multiple=True,
-              help="lazy, buffer-clone, calibrated, weight-only (repeatable; default all)")
+              help="lazy, buffer-clone, deployed, calibrated, weight-only (repeatable; "
+                   "default all)")
 @click.option("--mode", "modes", multiple=True,
               help="eager default reduce-overhead max-autotune max-autotune-no-cudagraphs "
                    "(repeatable; default all; the first compiled one is the target)")
@@ -70,6 +76,9 @@ def main():
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--probe", "probes", multiple=True,
               help="your own module: path/file.py:factory or pkg.mod:factory (repeatable)")
+@click.option("--call-pattern", "patterns", multiple=True,
+              help="how the caller calls the module: loop, keep-outputs, grad, threads "
+                   "(repeatable; default all)")
 @click.option("--json", "json_path", default=None, help="write the JSON report here")
 @click.option("--markdown", "md_path", default=None, help="write the markdown report here")
 @click.option("--log", "log_path", default=None,
@@ -78,8 +87,8 @@ def main():
 @click.option("--quiet", is_flag=True, help="no progress on stderr")
 @click.option("--list", "list_only", is_flag=True, help="list probes and variants, then exit")
 def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, act_pct, permute,
-             iters, timeout, jobs, seed, probes, json_path, md_path, log_path, strict, quiet,
-             list_only):
+             iters, timeout, jobs, seed, probes, patterns, json_path, md_path, log_path, strict,
+             quiet, list_only):
     """Compile the probe in every mode, with and without CUDA graphs, and find the rung."""
     # cheap checks first: no torch needed
     if iters < 3:
@@ -93,6 +102,11 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
     _check_out_path("--log", log_path)
     if probes and variants:
         fail("--probe and --variant are exclusive: a probe's cells are named after its factory")
+    from .callpatterns import PATTERNS
+
+    for p in patterns:
+        if p not in PATTERNS:
+            fail(f"--call-pattern {p!r}: expected one of {', '.join(PATTERNS)}")
 
     if list_only:
         from .listing import listing
@@ -107,7 +121,7 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
     try:
         options = _validated_options(device, variants, modes, cudagraphs, shape, wbits, abits,
                                      block, act_pct, permute, iters, timeout, jobs, seed,
-                                     probes, strict)
+                                     probes, strict, patterns)
         from .diagnose import diagnose as run_diagnosis
 
         if log_path:
@@ -118,6 +132,8 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
         fail("interrupted before any cell finished", EXIT_INTERRUPTED)
     except BaseException:  # a refused input (SystemExit) or an internal error
         pool.close()
+        if log_path and not isinstance(sys.exc_info()[1], SystemExit):
+            _log_traceback(log_path)
         raise
     _write_reports(report, json_path, md_path)
     click.echo(report.render("table"))
@@ -125,6 +141,14 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
         click.echo("compilecheck: interrupted; finished cells are reported, the rest are "
                    "marked skip (interrupted)", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    from .classify import INTERNAL
+
+    internal = [c for c in report.cells if (c.error or "").startswith(INTERNAL)]
+    if internal:
+        click.echo(f"compilecheck: {len(internal)} cell(s) hit an internal error ({internal[0].error});"
+                   f" the report is written{'; tracebacks in ' + log_path if log_path else ''}",
+                   err=True)
+        sys.exit(EXIT_PROBE)
     eager_failed = [c for c in report.cells if c.mode == "eager" and c.status == "fail"]
     if eager_failed:
         click.echo(f"compilecheck: the probe fails even in eager ({eager_failed[0].variant}: "
@@ -134,7 +158,7 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
 
 
 def _validated_options(device, variants, modes, cudagraphs, shape, wbits, abits, block, act_pct,
-                       permute, iters, timeout, jobs, seed, probes, strict):
+                       permute, iters, timeout, jobs, seed, probes, strict, patterns=()):
     """Every remaining input checked (torch needed from here on); one line and exit 2 on
     the first bad one."""
     from . import probes as builtin
@@ -161,8 +185,8 @@ def _validated_options(device, variants, modes, cudagraphs, shape, wbits, abits,
     elif device == "cuda" and not torch.cuda.is_available():
         fail("--device cuda: no usable CUDA device here (torch.cuda.is_available() is False); "
              "use --device cpu or auto")
-    from .plan import (DEFAULT_MODES, UPSTREAM_MODE, DiagnoseOptions, PlanError, plan,
-                       torch_modes)
+    from .plan import (DEFAULT_MODES, DEFAULT_PATTERNS, UPSTREAM_MODE, DiagnoseOptions,
+                       PlanError, plan, torch_modes)
 
     known = torch_modes()
     for m in modes:
@@ -181,7 +205,9 @@ def _validated_options(device, variants, modes, cudagraphs, shape, wbits, abits,
         modes=tuple(dict.fromkeys(modes)) or default_modes, cudagraphs=cudagraphs, shape=shape,
         config=tuple(sorted(cfg.__dict__.items())), iters=iters, timeout=timeout,
         jobs=jobs or 0, seed=seed, probes=tuple(probes), strict=strict,
-        target=None if any(m != "eager" for m in modes) else UPSTREAM_MODE)
+        target=None if any(m != "eager" for m in modes) else UPSTREAM_MODE,
+        patterns=tuple(dict.fromkeys(("loop", *patterns))) if patterns else DEFAULT_PATTERNS,
+        judge_patterns=bool(patterns))
     try:
         plan(options, known)
     except PlanError as e:
@@ -266,8 +292,19 @@ def report_cmd(path, fmt):
     click.echo(rep.render(fmt))
 
 
+def _log_traceback(path: str):
+    import traceback
+
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write("==> compilecheck internal error <==\n" + traceback.format_exc())
+    except OSError:
+        pass
+
+
 def run(argv=None):
-    """The console script: click's usage errors as one line too, exit 2."""
+    """The console script: click's usage errors as one line too, exit 2; a bug of ours as one
+    line, exit 3 (the traceback with --debug)."""
     try:
         code = main.main(args=argv, prog_name="compilecheck", standalone_mode=False)
     except click.UsageError as e:
@@ -277,6 +314,11 @@ def run(argv=None):
         fail("interrupted", EXIT_INTERRUPTED)
     except click.ClickException as e:
         fail(e.format_message())
+    except Exception as e:  # a bug of compilecheck's own
+        if os.environ.get(DEBUG_ENV):
+            raise
+        fail(f"internal error (a bug in compilecheck): {type(e).__name__}: {e}; run "
+             "`compilecheck --debug ...` for the traceback", EXIT_PROBE)
     sys.exit(code or 0)
 
 

@@ -1,17 +1,20 @@
 """The observation side of the vocabulary: one detector per finding class, reading what a
 worker saw (torch's exception types, counters, compilation metrics, the state audit, the
-messages torch logged). ``DETECTORS`` maps each class to its detector."""
+messages torch logged). ``DETECTORS`` maps each class to its detector; the state, call-pattern
+and slow-compile detectors live in consequences.py, callchecks.py and slowcompile.py."""
 from __future__ import annotations
 
 import dataclasses
-import functools
-import os
 import re
 
 from .findings import CLASSES, Finding
-from .messages import (COMPILE_TYPES, CUDAGRAPH_SKIP_RE, OOM_TEXT, OOM_TYPES, OVERWRITE_RE,
-                       RECOMPILE_LIMIT_RE, SHAPE_GUARD_RE, first_line, guard_attribute,
-                       guard_line)
+from .slowcompile import slow_compile
+from .sources import is_user_file, short_path
+from . import callchecks
+from .consequences import explained_guards, state_findings
+from .messages import (COMPILE_TYPES, CUDAGRAPH_SKIP_RE, OBJ_ID_GUARD_RE, OOM_TEXT, OOM_TYPES,
+                       OVERWRITE_RE, RECOMPILE_LIMIT_RE, SHAPE_GUARD_RE, first_line,
+                       guard_attribute, guard_line)
 
 
 @dataclasses.dataclass
@@ -59,31 +62,9 @@ def error_class(err: dict) -> str:
 # ---------------------------------------------------------------- source locations
 
 
-@functools.lru_cache(maxsize=1)
-def _torch_dir() -> str | None:
-    import importlib.util
-
-    spec = importlib.util.find_spec("torch")  # where torch is installed; torch not imported
-    return os.path.dirname(spec.origin) + os.sep if spec and spec.origin else None
-
-
-def is_torch_file(path: str) -> bool:
-    """A frame in torch itself (not the user's code)."""
-    root = _torch_dir()
-    return bool(root) and os.path.abspath(path).startswith(root)
-
-
-def short_path(path: str) -> str:
-    try:
-        rel = os.path.relpath(path)
-        return rel if not rel.startswith("..") else path
-    except ValueError:
-        return path
-
-
 def _user_frame(traceback_text: str) -> str | None:
     m = re.findall(r'File "([^"]+)", line (\d+)', traceback_text or "")
-    user = [(f, n) for f, n in m if not is_torch_file(f) and "compilecheck" not in f]
+    user = [(f, n) for f, n in m if is_user_file(f)]
     return f"{short_path(user[-1][0])}:{user[-1][1]}" if user else None
 
 
@@ -103,31 +84,44 @@ def _detect_error(cls_name):
     return detect
 
 
+def _state_guard(guard: str) -> str | None:
+    """The module attribute a recompile's guard is about, unless the guard is on shapes or
+    on an object's identity (which says nothing about the object's state)."""
+    if not guard or SHAPE_GUARD_RE.search(guard) or OBJ_ID_GUARD_RE.search(guard):
+        return None
+    return guard_attribute(guard)
+
+
 def _detect_state_mutation(o: Observed):
+    if o.obs.get("audit") and not o.obs["audit"].get("error"):
+        return state_findings(o.obs)
+    # no audit (it failed): the first guard dynamo names is all there is to go on
     out, seen = [], set()
     for m in o.metrics:
         reason = m.get("recompile_reason") or ""
         guard = guard_line(reason)
-        attr = guard_attribute(guard)
-        if not attr or SHAPE_GUARD_RE.search(guard) or attr in seen:
+        attr = _state_guard(guard)
+        if not attr or attr in seen:
             continue
         seen.add(attr)
         out.append(Finding(
             "state_mutation",
-            f"module state `{attr}` is assigned inside the compiled region: dynamo replays "
-            f"the assignment after the graph and recompiles on the guard `{guard}`. Under "
-            "CUDA graphs the assigned tensor lives in the graph's memory pool and the next "
-            "call fails with 'accessing tensor output of CUDAGraphs that has been overwritten "
-            "by a subsequent run'.", _user_frame(reason)))
+            f"module state `{attr}` changes inside the compiled region: dynamo recompiled on "
+            f"the guard `{guard}` (the first guard that failed; the state audit did not run)."
+            " If it holds a tensor stored in forward and read later, CUDA graphs turn it into "
+            "'accessing tensor output of CUDAGraphs that has been overwritten'.",
+            _user_frame(reason), attr))
     return out
 
 
 def _detect_recompile(o: Observed):
+    explained = explained_guards(o.obs)
     out = []
     for m in o.metrics:
         reason = m.get("recompile_reason") or ""
         guard = guard_line(reason)
-        if not guard or (guard_attribute(guard) and not SHAPE_GUARD_RE.search(guard)):
+        attr = _state_guard(guard)
+        if not guard or (attr and (attr in explained or not o.obs.get("audit"))):
             continue
         out.append(Finding("recompile", f"recompiled {m.get('co_name')}: {guard}",
                            f"{short_path(m.get('co_filename') or '?')}:"
@@ -182,7 +176,7 @@ def _detect_crash(o: Observed):
         detail += f": {lines[fatal[-1]].strip()}"
         for line in lines[fatal[-1]:]:
             m = re.search(r'File "([^"]+)", line (\d+) in (\S+)', line)
-            if m and not is_torch_file(m.group(1)) and "compilecheck" not in m.group(1):
+            if m and is_user_file(m.group(1)):
                 where = f"{short_path(m.group(1))}:{m.group(2)}"
                 detail += f" in {m.group(3)}()"
                 break
@@ -196,13 +190,9 @@ def _detect_timeout(o: Observed):
                                "children")]
 
 
-def _none(o: Observed):
-    return []
-
-
 DETECTORS = {
     "cudagraph_overwrite": _detect_error("cudagraph_overwrite"),
-    "kept_output_overwritten": _none,
+    "kept_output_overwritten": callchecks.kept_outputs,
     "oom": _detect_error("oom"),
     "crash": _detect_crash,
     "timeout": _detect_timeout,
@@ -211,10 +201,10 @@ DETECTORS = {
     "numeric_mismatch": _detect_numeric_mismatch,
     "recompile_limit": _detect_recompile_limit,
     "runtime_error": _detect_error("runtime_error"),
-    "cudagraph_never_recorded": _none,
-    "cudagraph_threads": _none,
+    "cudagraph_never_recorded": callchecks.never_recorded,
+    "cudagraph_threads": callchecks.threads,
     "cudagraph_skipped": _detect_cudagraph_skipped,
-    "slow_compile": _none,
+    "slow_compile": lambda o: slow_compile(o.obs),
     "graph_break": _detect_graph_break,
     "recompile": _detect_recompile,
 }

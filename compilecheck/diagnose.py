@@ -1,6 +1,7 @@
 """plan -> run -> classify -> decide: one call that returns a Report."""
 from __future__ import annotations
 
+import dataclasses
 import signal
 import sys
 import threading
@@ -9,7 +10,7 @@ import time
 from . import classify as cls_
 from .knobs import lint
 from .ladder import decide
-from .plan import SUPPRESS_ENV, DiagnoseOptions, plan as make_plan
+from .plan import DiagnoseOptions, ladder_key, plan as make_plan
 from .report import Report
 from .runner import Pool, RawResult
 
@@ -39,7 +40,7 @@ class Progress:
 def start_pool(options: DiagnoseOptions) -> Pool:
     """Workers for ``options``, started now: they import torch while the caller goes on."""
     jobs = options.effective_jobs
-    return Pool(jobs, options.timeout).prestart([()] * jobs + [SUPPRESS_ENV])
+    return Pool(jobs, options.timeout).prestart([()] * jobs)
 
 
 def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | None = None,
@@ -79,9 +80,18 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
         signal.signal(signal.SIGTERM, on_term)
     except ValueError:  # not the main thread (e.g. inside a test runner's thread)
         previous = None
+    specs = list(the_plan.cells)
     try:
         for r in pool.run(runnable, on_result=progress):
             results[r.spec] = r
+        extra = _needed_deferred(the_plan, results)
+        if extra and not pool.interrupted:
+            progress.total += len(extra)
+            progress.say(f"compilecheck: {len(extra)} more cell(s): the suppress-errors rung "
+                         "(the cell it wraps failed to compile)")
+            for r in pool.run(extra, on_result=progress):
+                results[r.spec] = r
+            specs += extra
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -89,14 +99,41 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
         if log_path:
             pool.save_logs(log_path)
         pool.close()
-    cells = [cls_.classify(results[s]) for s in the_plan.cells]
+    cells = [cls_.classify(results[s]) for s in specs]
     cells = cls_.predict(cells)
     knobs = lint()
-    ladder, recommendation = decide(the_plan, list(zip(cells, the_plan.cells)), knobs)
+    ladder, recommendation = decide(the_plan, list(zip(cells, specs)), knobs)
     if environment is None:
         env_thread.join()
         environment = env_box.get("env") or env_block(options.device, full=False)
     env = dict(environment)
     env.update(shape=options.shape, seed=options.seed, iters=options.iters)
     return Report(env, knobs, cells, ladder, recommendation, the_plan.target_mode,
-                  interrupted=pool.interrupted)
+                  interrupted=pool.interrupted, state_writes=state_writes(results),
+                  judged_patterns=options.patterns if options.judge_patterns else ("loop",))
+
+
+def _needed_deferred(the_plan, results) -> list:
+    """The suppress-errors rung's cells, where the cell each wraps failed to compile (only
+    then can the variable change anything)."""
+    out = []
+    for spec in the_plan.deferred.get("suppress-errors", []):
+        twin = dataclasses.replace(spec, env=(), role="matrix")
+        raw = next((r for s, r in results.items() if ladder_key(s) == ladder_key(twin)), None)
+        if raw is None or raw.outcome != "ok" or spec.skip_reason:
+            continue
+        cell = cls_.classify(raw)
+        if "compile_error" in cell.classes:
+            out.append(spec)
+    return out
+
+
+def state_writes(results: dict) -> dict:
+    """variant -> what its forward writes (the state audit), once per variant."""
+    out: dict = {}
+    for spec, raw in results.items():
+        audit = (raw.obs or {}).get("audit")
+        if audit and spec.variant not in out and spec.role == "matrix":
+            out[spec.variant] = {k: audit[k] for k in ("calls", "warmup", "stopped", "seconds",
+                                                       "error", "writes")}
+    return out

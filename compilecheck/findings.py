@@ -14,13 +14,19 @@ class Finding:
     cls: str
     detail: str
     where: str | None = None
+    attribute: str | None = None  # the dotted path of the module state it is about
+    predicts: str | None = None  # what it becomes under CUDA graphs (a class), if it does
 
     def to_json(self) -> dict:
-        return {"class": self.cls, "detail": self.detail, "where": self.where}
+        d = {"class": self.cls, "detail": self.detail, "where": self.where}
+        d.update({k: v for k, v in (("attribute", self.attribute),
+                                    ("predicts", self.predicts)) if v})
+        return d
 
     @classmethod
     def from_json(cls, d: dict) -> "Finding":
-        return cls(d["class"], d.get("detail", ""), d.get("where"))
+        return cls(d["class"], d.get("detail", ""), d.get("where"), d.get("attribute"),
+                   d.get("predicts"))
 
 
 @dataclasses.dataclass(frozen=True)

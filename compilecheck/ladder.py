@@ -1,113 +1,201 @@
-"""The fallback ladder: every rung measured, the recommendation is the fastest that passed."""
+"""The ladder: every rung judged from its own cells, and the recommendation by a small table
+of rules (docs/ladder.md):
+
+1. Only a rung that passed, or warned with a hazard its own form cannot meet, is a candidate;
+   ``no-compile`` only when no compiled rung is.
+2. A rung that keeps the model's numerics beats one that changes them, whatever the speed.
+3. A clean pass beats a pass with warnings.
+4. A pass measured with CUDA graphs on the GPU beats a CPU prediction.
+5. ``suppress-errors`` only where it turned its twin's compile failure into a pass.
+6. Among the rest, speeds whose spreads overlap are equal, and the smaller change (the lower
+   rung) wins.
+
+Every sentence of a rung's ``why`` comes from this run's cells for this module.
+"""
 from __future__ import annotations
 
 from .plan import Plan, ladder_key
 from .report import CellResult, Rung
-
-RUNGS = (
-    (0, "calibrated", "calibrate before compiling (code change)"),
-    (1, "full-fix", "the buffer + clone + flag layer, compiled in the target mode"),
-    (2, "abits16", "weight-only quantisation (OPENPI_DUQUANT_ABITS=16), same mode"),
-    (3, "suppress-errors", "TORCHDYNAMO_SUPPRESS_ERRORS=1 (runtime errors are not suppressed)"),
-    (4, "no-compile", "eager (OPENPI_DISABLE_TORCH_COMPILE=1)"),
-)
+from .rungs import BY_NAME, RUNGS, no_cudagraphs_form
 
 
-def settings_for(name: str, mode: str, user_probe: bool) -> str:
-    compile_call = f"torch.compile(..., mode={mode!r})"
-    return {
-        "calibrated": f"code change: call layer.calibrate(batches) on a few real inputs before "
-                      f"{compile_call}; forward then only reads the frozen _act_scale buffer",
-        "full-fix": f"keep the module as deployed; {compile_call}" if user_probe else
-                    f"the buffer-clone layer as deployed; {compile_call}",
-        "abits16": f"export OPENPI_DUQUANT_ABITS=16; {compile_call}",
-        "suppress-errors": f"export TORCHDYNAMO_SUPPRESS_ERRORS=1; {compile_call}",
-        "no-compile": "do not torch.compile this module (run it eager)" if user_probe else
-                      "export OPENPI_DISABLE_TORCH_COMPILE=1 (no torch.compile)",
-    }[name]
+def _cells_of(keys, by_key) -> list[CellResult]:
+    return [c for c in (by_key.get(ladder_key(k)) for k in keys) if c is not None]
 
 
-def _cell_for(keys, cells_by_key) -> CellResult | None:
-    """The rung's deciding cell: the CUDA-graphs one if it ran, else the one that ran."""
-    found = [cells_by_key.get(ladder_key(k)) for k in keys]
-    found = [c for c in found if c is not None]
-    ran = [c for c in found if c.status != "skip"]
+def _deciding(cells: list[CellResult]) -> CellResult | None:
+    """The CUDA-graphs cell if it ran, else the cell that ran."""
+    ran = [c for c in cells if c.status != "skip"]
     on = [c for c in ran if c.cudagraphs == "on"]
-    return (on or ran or found or [None])[0]
+    return (on or ran or cells or [None])[0]
 
 
-def _one_sentence(cell: CellResult) -> str:
-    if not cell.findings:
-        return cell.error or cell.status
+def _finding_sentence(cell: CellResult) -> str:
     f = cell.findings[0]
     where = f" at {f['where']}" if f.get("where") else ""
-    return f"{f['class']}{where}: {f['detail'].split(': ')[0].split('. ')[0].rstrip('.')}."
+    first = f["detail"].split(". ")[0].rstrip(".")
+    more = len({x["class"] for x in cell.findings}) - 1
+    others = f" (+{more} other finding class{'es' if more > 1 else ''})" if more > 0 else ""
+    return f"{f['class']}{where}: {first}{others}"
 
 
-def decide(plan: Plan, cells: list[CellResult], knobs: list) -> tuple[list[Rung], dict]:
-    by_key = {}
-    for c, spec in cells:
-        by_key[ladder_key(spec)] = c
-    user_probe = not plan.rungs.get("calibrated") and not plan.rungs.get("abits16")
+def _speed(cell: CellResult) -> str:
+    if not cell.speedup:
+        return "speed not measured"
+    rng = cell.speedup_range
+    spread = f" [{rng[0]:.2f}-{rng[1]:.2f}]" if rng else ""
+    return f"{cell.speedup:.2f}x eager{spread}"
+
+
+def _basis(cells: list[CellResult], deciding: CellResult, mode_has_cg: bool,
+           rung_cg: bool) -> tuple[str, str | None]:
+    """What the status rests on, and (on a machine without CUDA) what CUDA graphs would do."""
+    if deciding.on_gpu:
+        return "measured with CUDA graphs on the GPU", None
+    if not (mode_has_cg and rung_cg):
+        where = "on the GPU" if deciding.device == "cuda" else "on the CPU"
+        return f"measured {where}, no CUDA graphs in this form", None
+    skipped_on = [c for c in cells if c.cudagraphs == "on" and c.status == "skip"]
+    pred = skipped_on[0].predicted if skipped_on else None
+    return (f"measured on the {deciding.device.upper()} with CUDA graphs off; with CUDA graphs "
+            f"predicted: {pred or 'unknown'}"), pred
+
+
+def decide(plan: Plan, cells_specs: list, knobs: list) -> tuple[list[Rung], dict]:
+    by_key = {ladder_key(spec): c for c, spec in cells_specs}
     ignored = {k["name"] for k in knobs if k.get("read_by_torch") is False}
+    mode = plan.target_mode
+    modes = plan.modes
+    mode_has_cg = bool(modes.get(mode, {}).get("triton.cudagraphs"))
+    no_cg = no_cudagraphs_form(mode, modes)
     rungs: list[Rung] = []
-    for number, name, _ in RUNGS:
-        keys = plan.rungs.get(name) or []
-        settings = settings_for(name, plan.target_mode, user_probe)
+    for number, entry in enumerate(RUNGS):
+        keys = plan.rungs.get(entry.name) or []
+        cells = _cells_of(keys, by_key)
+        deciding = _deciding(cells)
+        warmup = max((c.warmup for c in cells), default=0)
+        settings = entry.settings(mode, no_cg, plan.subject, warmup)
+        rung = Rung(number, entry.name, "n/a", None, settings, "", entry.keeps_numerics,
+                    None, "")
         if not keys:
-            rungs.append(Rung(number, name, "n/a", None, "", "not applicable to a user's own "
-                                                                "module"))
-            continue
-        cell = _cell_for(keys, by_key)
-        if cell is None or cell.status == "skip":
-            rungs.append(Rung(number, name, "skip", None, settings,
-                              (cell.error if cell else None) or "not measured"))
-            continue
-        why = _rung_why(name, cell, keys, by_key, plan.target_mode)
-        status = cell.status
-        if name == "suppress-errors" and "TORCHDYNAMO_SUPPRESS_ERRORS" in ignored:
-            status, why = "fail", "the installed torch does not read TORCHDYNAMO_SUPPRESS_ERRORS"
-        rungs.append(Rung(number, name, status, cell.speedup, settings, why))
-    return rungs, recommend(rungs, plan.target_mode)
+            rung.why = "applies to the built-in DuQuant probe only"
+        elif deciding is None or deciding.status == "skip":
+            rung.status = "skip"
+            rung.why = (deciding.error if deciding else None) or "not measured"
+        else:
+            rung.status, rung.speedup = deciding.status, deciding.speedup
+            rung.speedup_range = deciding.speedup_range
+            rung.basis, rung.predicted = _basis(cells, deciding, mode_has_cg,
+                                                entry.cudagraphs != "off")
+            rung.why = _why(entry.name, deciding, rung,
+                            mode_has_cg and entry.cudagraphs != "off")
+            if entry.name == "suppress-errors" and "TORCHDYNAMO_SUPPRESS_ERRORS" in ignored:
+                rung.status = "fail"
+                rung.why = "the installed torch does not read TORCHDYNAMO_SUPPRESS_ERRORS"
+        rung.warmup = warmup
+        rungs.append(rung)
+    # rungs that measure nothing of their own here are the rung they wrap
+    by_name = {r.name: r for r in rungs}
+    for r in rungs:
+        keys = plan.rungs.get(r.name) or []
+        if r.name == "suppress-errors" and keys and r.status == "skip" \
+                and not [c for c in _cells_of(keys, by_key) if c.status != "skip"]:
+            _wraps(r, by_name["full-fix"],
+                   "not run: the cell it wraps (full-fix) compiled without a compile error, "
+                   "so TORCHDYNAMO_SUPPRESS_ERRORS changes nothing here")
+        elif r.name == "no-cudagraphs" and keys and not mode_has_cg:
+            _wraps(r, by_name["full-fix"],
+                   f"the target mode {mode} runs without CUDA graphs already")
+        elif r.name == "warm-up" and keys and r.status != "skip" and not r.warmup:
+            _wraps(r, by_name["full-fix"],
+                   "the state audit saw no write that a warm-up removes (0 calls needed)")
+    return rungs, recommend(rungs, mode, mode_has_cg)
 
 
-def _rung_why(name, cell, keys, by_key, mode) -> str:
-    on_skipped = [by_key.get(ladder_key(k)) for k in keys if k.cudagraphs]
-    on_skipped = [c for c in on_skipped if c is not None and c.status == "skip"]
-    suffix = ""
-    if on_skipped:
-        pred = on_skipped[0].predicted
-        suffix = (f" (measured with CUDA graphs off: {on_skipped[0].error.split(';')[0]}; "
-                  f"with CUDA graphs predicted: {pred or 'unknown'})")
-    if cell.status == "pass":
-        return (f"passed in {cell.mode}" + (f", {cell.speedup:.2f}x eager"
-                                             if cell.speedup else "") + suffix + ".")
-    sentence = _one_sentence(cell)
-    if name == "full-fix" and "state_mutation" in cell.classes:
-        sentence = ("the hand-written fix still assigns _act_scale inside the compiled "
-                    "region, and the .clone() there is itself a CUDA-graph output, so it does "
-                    "not prevent the overwrite. " + sentence)
-    if name == "suppress-errors" and cell.status != "pass":
-        sentence = ("TORCHDYNAMO_SUPPRESS_ERRORS only turns compile-time failures into eager "
-                    "fallbacks; it does not change what the compiled code does at run time. "
-                    + sentence)
-    return sentence.rstrip(".") + suffix + "."
+def _wraps(rung: Rung, twin: Rung, reason: str):
+    rung.same_as = twin.name
+    rung.status, rung.speedup, rung.speedup_range = twin.status, twin.speedup, \
+        twin.speedup_range
+    rung.basis, rung.predicted = twin.basis, twin.predicted
+    rung.why = f"{reason}; it is the {twin.name} rung ({twin.status})."
 
 
-SAME_SPEED = 0.10  # rungs within 10% of the fastest are as fast: timings carry that much noise
+def _why(name: str, cell: CellResult, rung: Rung, cg_form: bool) -> str:
+    findings = cell.findings
+    moot = [f for f in findings if f.get("predicts") == "cudagraph_overwrite"] \
+        if not cg_form else []
+    findings = [f for f in findings if f not in moot]
+    if cell.status == "pass" or (cell.status == "warn" and not findings):
+        text = f"passed in {cell.mode}, {_speed(cell)}" if cell.mode != "eager" else \
+            "runs eager: the speed of eager, nothing compiled"
+        if cell.mode != "eager":
+            text += f"; {cell.graphs} graph(s), {cell.recompiles} recompile(s)"
+        if name == "warm-up":
+            text += (f", after {cell.warmup} eager call(s) before compiling; the compiled "
+                     "forward changed no module state that matters")
+    else:
+        shown = CellResult(**{**cell.__dict__, "findings": findings})
+        text = _finding_sentence(shown) if findings else (cell.error or cell.status)
+    if moot:
+        text += (f"; without CUDA graphs the overwrite of "
+                 f"{', '.join('`' + f['attribute'] + '`' for f in moot if f.get('attribute'))} "
+                 "cannot happen")
+    if rung.predicted and rung.predicted != cell.status:
+        text += f"; with CUDA graphs (predicted, not measured here): {rung.predicted}"
+    elif rung.predicted:
+        text += "; with CUDA graphs: predicted the same (not measured here)"
+    return text.rstrip(".") + "."
 
 
-def recommend(rungs: list[Rung], mode: str) -> dict:
-    """The fastest rung that passed; among rungs within SAME_SPEED of it, the lowest (it
-    changes least: calibrating keeps W4A8, abits16 gives up activation quantisation)."""
-    passed = [r for r in rungs if r.status == "pass"]
-    if not passed:
-        return {"rung": None, "name": None,
-                "summary": "no rung passed: not even eager ran cleanly; see the failing cells"}
-    fastest = max(r.speedup or 0.0 for r in passed)
-    best = min((r for r in passed if (r.speedup or 0.0) >= fastest * (1 - SAME_SPEED)),
-               key=lambda r: r.rung)
+def _usable(r: Rung, mode_has_cg: bool) -> bool:
+    """A candidate: it passed, or it warned and none of its hazards can happen in its form."""
+    if r.status == "pass":
+        return r.predicted not in ("cudagraph_overwrite", "fail")
+    if r.status != "warn":
+        return False
+    cg_form = mode_has_cg and r.name != "no-cudagraphs"
+    if r.basis.startswith("measured with CUDA graphs"):
+        return True  # its CUDA-graph cell ran without failing: the hazard was measured absent
+    return not (cg_form and r.predicted in ("cudagraph_overwrite", "fail"))
+
+
+def _overlap(a: Rung, b: Rung) -> bool:
+    ra = a.speedup_range or [a.speedup or 0.0] * 2
+    rb = b.speedup_range or [b.speedup or 0.0] * 2
+    return ra[0] <= rb[1] and rb[0] <= ra[1]
+
+
+def recommend(rungs: list[Rung], mode: str, mode_has_cg: bool = True) -> dict:
+    # suppress-errors has cells of its own only where the cell it wraps failed to compile
+    compiled = [r for r in rungs if r.name != "no-compile" and r.same_as is None
+                and _usable(r, mode_has_cg)]
+    if not compiled:
+        eager = next((r for r in rungs if r.name == "no-compile" and r.status == "pass"), None)
+        if eager is None:
+            return {"rung": None, "name": None,
+                    "summary": "no rung passed: not even eager ran cleanly; see the failing "
+                               "cells"}
+        return {"rung": eager.rung, "name": eager.name,
+                "summary": f"rung {eager.rung} (no-compile): no compiled rung passed in {mode}"
+                           f". Do this: {eager.settings}."}
+
+    def standing(r):
+        return (not r.keeps_numerics, r.status != "pass",
+                not r.basis.startswith("measured with CUDA graphs"))
+
+    best_standing = min(standing(r) for r in compiled)
+    tier = [r for r in compiled if standing(r) == best_standing]
+    fastest = max(tier, key=lambda r: r.speedup or 0.0)
+    best = min((r for r in tier if _overlap(r, fastest)), key=lambda r: r.rung)
     speed = f"{best.speedup:.2f}x eager" if best.speedup else "speed not measured"
-    return {"rung": best.rung, "name": best.name,
-            "summary": f"rung {best.rung} ({best.name}) in {mode if best.rung < 4 else 'eager'}: "
-                       f"{speed}. Do this: {best.settings}."}
+    if best.speedup_range:
+        speed += f" [{best.speedup_range[0]:.2f}-{best.speedup_range[1]:.2f}]"
+    lines = [f"rung {best.rung} ({best.name}) in {mode}: {speed}, {best.basis}."]
+    if best.status == "warn":
+        lines.append(f"It passes with a warning: {best.why}")
+    if not best.keeps_numerics:
+        lines.append(f"It changes the model's numerics ({BY_NAME[best.name].changes}): no rung "
+                     "that keeps them passed.")
+    lines.append(f"Do this: {best.settings}.")
+    return {"rung": best.rung, "name": best.name, "summary": " ".join(lines)}
+

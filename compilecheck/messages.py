@@ -21,9 +21,12 @@ RECOMPILE_LIMIT_RE = re.compile(
     r"(\(\d+\)\s*)?(reached|exceeded|hit)|FailOnRecompileLimitHit", re.I)
 CUDAGRAPH_SKIP_RE = re.compile(r"(?:skipping|disabling) cudagraphs? (?:due to|because of)\s*(.*)",
                                re.I)
-# cudagraph trees' warning when autograd is live: the graph is never recorded
-PENDING_BACKWARD_RE = re.compile(r"Unable to hit fast path of CUDAGraphs because of pending,? "
-                                 r"uninvoked backwards", re.I)
+# cudagraph trees' warning when autograd is live: the graph is never recorded (<= 2.11: "of
+# pending, uninvoked backwards"; 2.12+: "outputs from a previous step still require backward")
+PENDING_BACKWARD_RE = re.compile(r"Unable to hit fast path of CUDAGraphs because", re.I)
+# torch < 2.13: a cudagraph tree is set up per thread-local state; a first call from another
+# thread fails an assertion in cudagraph_trees.get_obj
+THREAD_TLS_RE = re.compile(r"_is_key_in_tls|cudagraph_trees\.py.*\bget_obj\b", re.S)
 # a guard over module state: self.attr, self._buffers['x'], L['self'].attr, ...
 STATE_GUARD_RE = re.compile(r"(\bself\b|L\[['\"]self['\"]\]|G\[['\"]\w+['\"]\])"
                             r"(?:\.\w+|\[['\"][\w.]+['\"]\]|\[\d+\])+")
@@ -34,8 +37,15 @@ OBJ_ID_GUARD_RE = re.compile(r"___check_obj_id|___check_type_id|ID_MATCH|TYPE_MA
 ATTR_RE = re.compile(r"\._(?:buffers|parameters|modules)\[['\"]([\w.]+)['\"]\]|\.(\w+)")
 
 
+HASATTR_GUARD_RE = re.compile(r"hasattr\((?:self|L\[['\"]self['\"]\][^,]*),\s*['\"](\w+)['\"]\)")
+
+
 def guard_attribute(guard: str) -> str | None:
-    """The module attribute a guard checks: `self._buffers['_act_scale'] is None` -> _act_scale."""
+    """The module attribute a guard checks: `self._buffers['_act_scale'] is None` -> _act_scale,
+    `not hasattr(self, '_cache')` -> _cache."""
+    m = HASATTR_GUARD_RE.search(guard)
+    if m:
+        return m.group(1)
     m = STATE_GUARD_RE.search(guard)
     if not m:
         return None

@@ -1,5 +1,5 @@
 """The report: one object holding a diagnosis, saved and loaded as JSON (schema
-compilecheck.report/1), printing itself as a table (see render.py for the layouts)."""
+compilecheck.report/2; /1 is read too), printing itself as a table (see render.py for the layouts)."""
 from __future__ import annotations
 
 import dataclasses
@@ -43,10 +43,21 @@ class CellResult:
     shape: str = ""
     predicted: str | None = None  # for a cell that could not run: what CUDA graphs would do
     wall_s: float | None = None
+    pattern: str = "loop"  # how the caller called it
+    warmup: int = 0  # eager calls before torch.compile
+    eager_spread: list | None = None  # [25th, 75th percentile] ms
+    compiled_spread: list | None = None
+    speedup_range: list | None = None  # [low, high]: eager's spread over compiled's
+    compile_profile: dict | None = None  # where the compile time went (profile.py)
 
     @property
     def classes(self) -> list[str]:
         return [f["class"] for f in self.findings]
+
+    @property
+    def on_gpu(self) -> bool:
+        """Measured with CUDA graphs on a GPU (not predicted)."""
+        return self.device == "cuda" and self.cudagraphs == "on" and self.status != "skip"
 
 
 @dataclasses.dataclass
@@ -57,6 +68,12 @@ class Rung:
     speedup: float | None
     settings: str
     why: str
+    keeps_numerics: bool = True
+    speedup_range: list | None = None  # [low, high]
+    basis: str = ""  # what the status rests on: measured with CUDA graphs, or predicted
+    same_as: str | None = None  # a rung whose cells it shares (nothing measured of its own)
+    predicted: str | None = None  # CPU: what CUDA graphs would make of it
+    warmup: int = 0  # eager calls before compiling its cells had
 
 
 @dataclasses.dataclass
@@ -69,12 +86,19 @@ class Report:
     target_mode: str = ""
     interrupted: bool = False
     tool: str = f"compilecheck {__version__}"
+    state_writes: dict = dataclasses.field(default_factory=dict)  # variant -> audit writes
+    estimate: dict | None = None  # the whole policy's cold compile, estimated (estimate.py)
+    judged_patterns: tuple = ("loop",)  # call patterns whose cells count in the verdict
+
 
     # ------------------------------------------------------------ verdicts
     @property
     def compiled_cells(self) -> list[CellResult]:
+        """The cells the verdict and the exit code judge: the matrix, and the call patterns
+        the user asked for by name."""
         return [c for c in self.cells if c.mode != "eager" and c.status != "skip"
-                and c.role == "matrix"]
+                and (c.role == "matrix" or (c.role == "call-pattern"
+                                            and c.pattern in self.judged_patterns))]
 
     def exit_code(self, strict: bool = False) -> int:
         bad = {"fail", "warn"} if strict else {"fail"}
@@ -101,6 +125,9 @@ class Report:
             "cells": [dataclasses.asdict(c) for c in self.cells],
             "ladder": [dataclasses.asdict(r) for r in self.ladder],
             "recommendation": self.recommendation,
+            "state_writes": self.state_writes,
+            "estimate": self.estimate,
+            "judged_patterns": list(self.judged_patterns),
         }
 
     def to_json(self) -> str:
@@ -108,13 +135,13 @@ class Report:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Report":
-        if not isinstance(d, dict) or d.get("schema") != SCHEMA:
+        from .schema import SCHEMAS, validate
+
+        if not isinstance(d, dict) or d.get("schema") not in SCHEMAS:
             found = d.get("schema") if isinstance(d, dict) else None
             raise ReportError(f"not a compilecheck report: schema is {found!r}, expected "
-                              f"{SCHEMA!r}")
-        from .schema import validate
-
-        problems = validate(d)
+                              f"one of {', '.join(SCHEMAS)}")
+        problems = validate(d, SCHEMAS[d["schema"]])
         if problems:
             raise ReportError(f"a compilecheck report that does not match its schema: "
                               f"{problems[0]}" + (f" (and {len(problems) - 1} more)"
@@ -128,7 +155,8 @@ class Report:
                       for r in d["ladder"]]
             return cls(d["environment"], d["knobs"], cells, ladder, d["recommendation"],
                        d.get("target_mode", ""), d.get("interrupted", False),
-                       d.get("tool", "compilecheck"))
+                       d.get("tool", "compilecheck"), d.get("state_writes") or {},
+                       d.get("estimate"), tuple(d.get("judged_patterns") or ("loop",)))
         except (KeyError, TypeError) as e:
             raise ReportError(f"a compilecheck report with a missing or malformed field: "
                               f"{e}") from None

@@ -22,7 +22,7 @@ START_TIMEOUT_S = 120.0
 @dataclasses.dataclass
 class RawResult:
     spec: CellSpec
-    outcome: str  # ok | crash | timeout | interrupted | skip
+    outcome: str  # ok | crash | timeout | interrupted | skip | internal
     obs: dict | None = None
     detail: str = ""  # signal / exit code / reason
     stderr_tail: str = ""
@@ -96,8 +96,8 @@ class Worker:
         if not line:
             return self._dead(spec, line, t0)
         obs = json.loads(line)
-        if "internal_error" in obs:
-            return RawResult(spec, "ok", obs, "internal error", wall_s=time.monotonic() - t0)
+        if "internal_error" in obs:  # a bug of compilecheck's, not the module's
+            return RawResult(spec, "internal", obs, "internal error", wall_s=time.monotonic() - t0)
         return RawResult(spec, "ok", obs, wall_s=time.monotonic() - t0)
 
     def _dead(self, spec, line, t0) -> RawResult:
@@ -219,7 +219,7 @@ class Pool:
                 r = w.run(spec, self.timeout)
                 if self.stopping.is_set() and r.outcome != "ok":
                     r = RawResult(spec, "interrupted", None, "interrupted")
-                if r.outcome == "ok":
+                if r.outcome in ("ok", "internal"):
                     self._give_back(spec.env, w)
                 else:  # crashed, hung or interrupted: a fresh worker takes the next cell
                     w.close()

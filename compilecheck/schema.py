@@ -1,4 +1,4 @@
-"""The report's JSON Schema (compilecheck.report/1) and a small validator for it.
+"""The report's JSON Schema (compilecheck.report/2; /1 still read) and a small validator.
 
 The schema is a plain JSON Schema document (docs/report.schema.json is generated from it);
 the validator covers the keywords it uses (type, required, properties, items, enum, const),
@@ -6,22 +6,27 @@ so checking a report needs no dependency beyond the standard library.
 """
 from __future__ import annotations
 
+import copy
+
 from . import SCHEMA
 
+SCHEMA_V1 = "compilecheck.report/1"
 _NUM = {"type": ["number", "null"]}
 _INT = {"type": ["integer", "null"]}
+_RANGE = {"type": ["array", "null"], "items": {"type": "number"}}
 _STATUS = ["pass", "warn", "fail", "skip"]
-CLASS_NAMES = ["cudagraph_overwrite", "state_mutation", "cudagraph_skipped", "graph_break",
-               "recompile", "recompile_limit", "numeric_mismatch", "compile_error",
-               "runtime_error", "oom", "crash", "timeout"]
+CLASS_NAMES_V1 = ["cudagraph_overwrite", "state_mutation", "cudagraph_skipped", "graph_break",
+                  "recompile", "recompile_limit", "numeric_mismatch", "compile_error",
+                  "runtime_error", "oom", "crash", "timeout"]
+RUNG_NAMES_V1 = ["calibrated", "full-fix", "abits16", "suppress-errors", "no-compile"]
 
-REPORT_SCHEMA = {
+REPORT_SCHEMA_V1 = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "compilecheck report",
     "type": "object",
     "required": ["schema", "environment", "knobs", "cells", "ladder", "recommendation"],
     "properties": {
-        "schema": {"const": SCHEMA},
+        "schema": {"const": SCHEMA_V1},
         "environment": {
             "type": "object",
             "required": ["torch", "python", "platform", "device", "gpu", "cuda", "driver",
@@ -50,7 +55,7 @@ REPORT_SCHEMA = {
                 "wbits": _INT, "abits": _INT, "status": {"enum": _STATUS},
                 "findings": {"type": "array", "items": {
                     "type": "object", "required": ["class", "detail", "where"],
-                    "properties": {"class": {"enum": CLASS_NAMES},
+                    "properties": {"class": {"enum": CLASS_NAMES_V1},
                                    "detail": {"type": "string"},
                                    "where": {"type": ["string", "null"]}}}},
                 "error": {"type": ["string", "null"]},
@@ -60,8 +65,7 @@ REPORT_SCHEMA = {
         "ladder": {"type": "array", "items": {
             "type": "object", "required": ["rung", "name", "status", "speedup", "settings", "why"],
             "properties": {"rung": {"type": "integer"},
-                           "name": {"enum": ["calibrated", "full-fix", "abits16",
-                                             "suppress-errors", "no-compile"]},
+                           "name": {"enum": RUNG_NAMES_V1},
                            "status": {"enum": _STATUS + ["n/a"]}, "speedup": _NUM,
                            "settings": {"type": "string"}, "why": {"type": "string"}}}},
         "recommendation": {"type": "object", "required": ["rung", "name", "summary"],
@@ -69,6 +73,43 @@ REPORT_SCHEMA = {
                                           "summary": {"type": "string"}}},
     },
 }
+
+
+
+def _v2() -> dict:
+    """Version 2: the rungs and finding classes of today, the state audit, call patterns,
+    timing spreads, compile profiles and the whole-model estimate."""
+    from .findings import CLASSES
+    from .rungs import NAMES
+
+    doc = copy.deepcopy(REPORT_SCHEMA_V1)
+    props = doc["properties"]
+    props["schema"] = {"const": SCHEMA}
+    cell = props["cells"]["items"]
+    cell["required"] += ["pattern", "warmup"]
+    cell["properties"].update({
+        "pattern": {"type": "string"}, "warmup": {"type": "integer"},
+        "eager_spread": _RANGE, "compiled_spread": _RANGE, "speedup_range": _RANGE,
+        "compile_profile": {"type": ["object", "null"]},
+        "predicted": {"type": ["string", "null"]}, "role": {"type": "string"}})
+    finding = cell["properties"]["findings"]["items"]
+    finding["properties"]["class"] = {"enum": list(CLASSES)}
+    finding["properties"].update({"attribute": {"type": ["string", "null"]},
+                                  "predicts": {"type": ["string", "null"]}})
+    rung = props["ladder"]["items"]
+    rung["required"] += ["keeps_numerics", "speedup_range", "basis"]
+    rung["properties"].update({
+        "name": {"enum": list(NAMES)}, "keeps_numerics": {"type": "boolean"},
+        "speedup_range": _RANGE, "basis": {"type": "string"},
+        "same_as": {"type": ["string", "null"]}, "predicted": {"type": ["string", "null"]}})
+    doc["required"] += ["state_writes"]
+    props["state_writes"] = {"type": "object"}
+    props["estimate"] = {"type": ["object", "null"]}
+    return doc
+
+
+REPORT_SCHEMA = _v2()
+SCHEMAS = {SCHEMA_V1: REPORT_SCHEMA_V1, SCHEMA: REPORT_SCHEMA}
 
 _TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None),
           "integer": int, "number": (int, float)}

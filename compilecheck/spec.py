@@ -17,13 +17,17 @@ class CellSpec:
     iters: int = 4
     probe: str | None = None  # user factory SPEC; None for the built-in DuQuant probe
     env: tuple = ()  # extra environment for the worker, (name, value) pairs
-    role: str = "matrix"  # "matrix", or the ladder rung this cell measures
+    role: str = "matrix"  # "matrix", "call-pattern", or the ladder rung this cell measures
     skip_reason: str | None = None  # set by the planner: known before anything runs
+    warmup: int = 0  # eager calls before torch.compile; -1: as many as the state audit says
+    pattern: str = "loop"  # how the caller calls the compiled module (calls.PATTERNS)
 
     @property
     def label(self) -> str:
         cg = "cudagraphs" if self.cudagraphs else "no-cudagraphs"
-        extra = f" [{self.role}]" if self.role != "matrix" else ""
+        extra = f" [{self.role}]" if self.role not in ("matrix", "call-pattern") else ""
+        if self.pattern != "loop":
+            extra += f" [{self.pattern}]"
         return f"{self.variant} / {self.mode} / {cg}{extra}"
 
     @property

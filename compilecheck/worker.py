@@ -10,6 +10,7 @@ import json
 import os
 import resource
 import sys
+import traceback
 
 
 def limit_memory():
@@ -30,7 +31,8 @@ def main() -> None:
     threads = os.environ.get("COMPILECHECK_THREADS")
     if threads:
         torch.set_num_threads(int(threads))
-    from .cell import describe_error, install_log_capture, run_cell
+    from .cell import run_cell
+    from .observe import describe_error, install_log_capture
     from .spec import CellSpec
 
     install_log_capture()
@@ -48,6 +50,7 @@ def main() -> None:
             print(f"compilecheck worker: cell {spec.label}", file=sys.stderr, flush=True)
             obs = run_cell(spec)
         except BaseException as e:  # an internal error still answers, and the worker lives on
+            traceback.print_exc()  # into the worker's log (diagnose --log keeps it)
             obs = {"internal_error": describe_error(e, "internal")}
         proto.write(json.dumps(obs, default=str) + "\n")
 

@@ -1,4 +1,4 @@
-"""Built-in probes: the DuQuant W4A8 layer in four variants (installed as compilecheck.probes).
+"""Built-in probes: the DuQuant W4A8 layer in five variants (installed as compilecheck.probes).
 
 A variant is one small registry entry; ``build`` turns (variant, shape, config, seed) into a
 ready module plus the sequence of inputs a policy loop would feed it.
@@ -11,6 +11,7 @@ import torch
 
 from .config import ConfigError, DuQuantConfig
 from .data import make_activations, make_linear
+from .deployed import DeployedDuQuantLinear
 from .duquant import (
     BufferCloneDuQuantLinear,
     CalibratedDuQuantLinear,
@@ -35,6 +36,9 @@ VARIANTS: dict[str, Variant] = {
                 "scale assigned to module state on the first forward (the original layer)"),
         Variant("buffer-clone", BufferCloneDuQuantLinear,
                 "registered buffer + clone + init flag (the hand-written full fix)"),
+        Variant("deployed", DeployedDuQuantLinear,
+                "what the fork's current forward writes: weight cache built on the first "
+                "call, rotation dicts, calibrator, buffer + clone + flag"),
         Variant("calibrated", CalibratedDuQuantLinear,
                 "scale from calibrate() before compiling; forward reads frozen buffers"),
         Variant("weight-only", WeightOnlyDuQuantLinear,

@@ -104,22 +104,26 @@ def apply_blocks(x: torch.Tensor, rots: torch.Tensor) -> torch.Tensor:
     return torch.einsum("tkb,kbc->tkc", x.reshape(-1, nb, b), rots).reshape(x.shape)
 
 
-def fake_quant_weight(w: torch.Tensor, bits: int) -> torch.Tensor:
-    """Symmetric per-output-row fake quant; each row's scale by MSE over max|w|/qmax/alpha."""
+def weight_scales(w: torch.Tensor, bits: int) -> torch.Tensor:
+    """Per-output-row scales (rows, 1): the one of max|w|/qmax/alpha with the least squared
+    error over the alpha grid (the first one on a tie)."""
     q = qmax(bits)
     amax = w.abs().amax(dim=1, keepdim=True).clamp_min(1e-8)
-    best, best_err = None, None
-    for alpha in ALPHAS:
-        scale = amax / q / alpha
-        wq = torch.clamp(torch.round(w / scale), -q - 1, q) * scale
-        err = (wq - w).pow(2).sum(dim=1, keepdim=True)
-        if best is None:
-            best, best_err = wq, err
-        else:
-            better = err < best_err
-            best = torch.where(better, wq, best)
-            best_err = torch.where(better, err, best_err)
-    return best
+    scales = torch.cat([amax / q / alpha for alpha in ALPHAS], dim=1)  # (rows, alphas)
+    wq = fake_quant(w[:, None, :], scales[:, :, None], bits)
+    best = (wq - w[:, None, :]).pow(2).sum(dim=2).argmin(dim=1)
+    return scales.gather(1, best[:, None])
+
+
+def fake_quant(x: torch.Tensor, scale: torch.Tensor, bits: int) -> torch.Tensor:
+    """Symmetric fake quantisation: round(x / scale) clamped to [-qmax-1, qmax], times scale."""
+    q = qmax(bits)
+    return torch.clamp(torch.round(x / scale), -q - 1, q) * scale
+
+
+def fake_quant_weight(w: torch.Tensor, bits: int) -> torch.Tensor:
+    """Symmetric per-output-row fake quant; each row's scale by MSE over max|w|/qmax/alpha."""
+    return fake_quant(w, weight_scales(w, bits), bits)
 
 
 def activation_scale(x: torch.Tensor, pct: float, bits: int) -> torch.Tensor:
@@ -131,8 +135,7 @@ def activation_scale(x: torch.Tensor, pct: float, bits: int) -> torch.Tensor:
 
 
 def fake_quant_activation(x: torch.Tensor, scale: torch.Tensor, bits: int) -> torch.Tensor:
-    q = qmax(bits)
-    return torch.clamp(torch.round(x / scale), -q - 1, q) * scale
+    return fake_quant(x, scale, bits)
 
 
 class DuQuantLinear(nn.Module):

@@ -3,7 +3,8 @@ import dataclasses
 
 import pytest
 
-from compilecheck.cell import install_log_capture, run_cell
+from compilecheck.cell import run_cell
+from compilecheck.observe import install_log_capture
 from compilecheck.detectors import Observed, detect_all, error_class
 from compilecheck.findings import status_of
 from compilecheck.messages import guard_attribute

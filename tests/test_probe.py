@@ -130,7 +130,8 @@ def test_weight_only_has_no_activation_quantisation(lin, xs):
 
 
 def test_build_registry_and_errors():
-    assert list(probes.VARIANTS) == ["lazy", "buffer-clone", "calibrated", "weight-only"]
+    assert list(probes.VARIANTS) == ["lazy", "buffer-clone", "deployed", "calibrated",
+                                    "weight-only"]
     p = probes.build("calibrated", parse_shape("tiny"), DuQuantConfig(), 0, 4)
     assert len(p.inputs) == 4 and p.module.calibrated
     assert not torch.equal(p.inputs[0], p.inputs[1])  # distinct policy steps

@@ -1,0 +1,85 @@
+"""``slow_compile``: the first compile is long because of what forward traces into the graph.
+
+The finding comes from the compile profile (profile.py) and the state audit, with a cause and
+fix that depend on what made the graph (docs/failure-modes.md has the measurements behind the
+thresholds):
+
+- one-time work inside forward: a function whose writes all happen on the first call(s) (the
+  audit says so: weight preparation, calibration, cache building) makes a large share of the
+  graph. Do it before compiling (the warm-up or calibration rung).
+- a Python loop unrolled into the graph: one source line makes many operations.
+- many distinct shapes: the function compiled again and again on shape guards.
+"""
+from __future__ import annotations
+
+from .findings import Finding
+from .messages import SHAPE_GUARD_RE
+
+SLOW_S = 2.0  # a loop or shapes: below this the compile is not worth a finding
+ONE_TIME_SHARE = 0.25  # one-time work making this share of the operations
+ONE_TIME_OPS = 20  # ... and at least this many
+LOOP_OPS = 32  # one source line making this many operations: an unrolled loop
+SHAPE_RECOMPILES = 3
+
+
+def _seconds(obs: dict, profile: dict) -> float:
+    ph = profile.get("phases") or {}
+    return sum(ph.get(k, 0.0) for k in ("dynamo_s", "aot_s", "inductor_s")) or \
+        (obs.get("compile_s") or 0.0)
+
+
+def _split(profile: dict) -> str:
+    ph = profile.get("phases") or {}
+    if not ph:
+        return ""
+    return (f" (dynamo {ph['dynamo_s']:.1f} s, AOT {ph['aot_s']:.1f} s, inductor "
+            f"{ph['inductor_s']:.1f} s)")
+
+
+def slow_compile(obs: dict) -> list[Finding]:
+    profile = obs.get("profile") or {}
+    ops = profile.get("ops") or 0
+    seconds = _seconds(obs, profile)
+    if not ops:
+        return []
+    head = (f"compiling took {seconds:.1f} s{_split(profile)} for {profile['graphs']} "
+            f"graph(s) of {ops} operations")
+    within = profile.get("within") or {}
+    once = (obs.get("audit") or {}).get("one_time") or {}
+    if once:
+        fn = max(once, key=lambda f: within.get(f, 0))
+        n = within.get(fn, 0)
+        if n >= ONE_TIME_OPS and n / ops >= ONE_TIME_SHARE:
+            return [Finding(
+                "slow_compile",
+                f"{head}; {n} of them ({n / ops:.0%}) come from {fn}(), one-time work: in "
+                f"eager it does {once[fn]} operation(s) on the first call and none on later "
+                "ones (state audit), yet the graph is traced through it. Run it before "
+                "compiling (the warm-up rung: eager calls on the target device, then "
+                "torch.compile) so the graph holds only the steady forward.",
+                _where_of(obs, fn))]
+    if seconds < SLOW_S:
+        return []
+    hot = (profile.get("hot_lines") or [None])[0]
+    if hot and hot["ops"] >= LOOP_OPS:
+        return [Finding(
+            "slow_compile",
+            f"{head}; {hot['ops']} of them come from the one line {hot['where']}: a Python "
+            "loop unrolled into the graph (once per block or layer). Vectorise it (one "
+            "batched operation over the blocks) or move it out of forward.", hot["where"])]
+    shapes = [m for m in obs.get("metrics") or [] if m.get("recompile_reason")
+              and SHAPE_GUARD_RE.search(m["recompile_reason"])]
+    if len(shapes) >= SHAPE_RECOMPILES:
+        return [Finding(
+            "slow_compile",
+            f"{head}; it compiled {len(shapes) + 1} times for distinct input shapes. Mark the "
+            "changing dimension dynamic (torch._dynamo.mark_dynamic) or pad inputs to a few "
+            "fixed shapes.", None)]
+    return []
+
+
+def _where_of(obs: dict, function: str) -> str | None:
+    for w in (obs.get("audit") or {}).get("writes", []):
+        if w.get("function") == function and w.get("where"):
+            return w["where"]
+    return None

@@ -1,0 +1,54 @@
+"""Where code lives: torch's own files, compilecheck's, the standard library, or the user's.
+Findings point at the user's code only."""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import sysconfig
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_PROBES = os.path.join(_HERE, "probes")  # the built-in probes are user code, installed here
+
+
+@functools.lru_cache(maxsize=1)
+def torch_dir() -> str:
+    spec = importlib.util.find_spec("torch")  # where torch is installed; torch not imported
+    return os.path.dirname(spec.origin) + os.sep if spec and spec.origin else "\0"
+
+
+@functools.lru_cache(maxsize=1)
+def _stdlib() -> str:
+    return (sysconfig.get_paths().get("stdlib") or "\0") + os.sep
+
+
+def is_torch_file(path: str) -> bool:
+    return os.path.abspath(path).startswith(torch_dir())
+
+
+def is_user_file(path: str) -> bool:
+    """Not torch, not compilecheck itself (its built-in probes count as user code), not the
+    standard library, not a frozen or generated module."""
+    if path.startswith("<"):
+        return False
+    path = os.path.abspath(path)
+    ours = path.startswith(_HERE + os.sep) and not path.startswith(_PROBES)
+    return not (ours or path.startswith(torch_dir()) or path.startswith(_stdlib()))
+
+
+def user_frame(frame) -> tuple[str, int, str] | None:
+    """(file, line, function) of the innermost frame of the user's code."""
+    while frame is not None:
+        if is_user_file(frame.f_code.co_filename):
+            return frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name
+        frame = frame.f_back
+    return None
+
+
+def short_path(path: str) -> str:
+    """Relative to the working folder when inside it, else as given."""
+    try:
+        rel = os.path.relpath(path)
+        return rel if not rel.startswith("..") else path
+    except ValueError:
+        return path
