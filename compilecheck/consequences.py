@@ -80,7 +80,7 @@ def state_findings(obs: dict) -> list[Finding]:
         groups.setdefault((effect, w["function"]), []).append((w, at))
     guards = [g for _, g in recompiles if not OBJ_ID_GUARD_RE.search(g)]
     for (effect, function), writes in groups.items():
-        later = [i for i, _ in recompiles if i > 1] if effect == "again" else \
+        later = [i for i, _ in recompiles if i >= 1] if effect == "again" else \
             [i for i, _ in recompiles if i in (1, -1)]
         if not later:
             continue  # no recompile measured: nothing happens under compile

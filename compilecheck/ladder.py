@@ -196,6 +196,9 @@ def recommend(rungs: list[Rung], mode: str, mode_has_cg: bool = True) -> dict:
     if not best.keeps_numerics:
         lines.append(f"It changes the model's numerics ({BY_NAME[best.name].changes}): no rung "
                      "that keeps them passed.")
+    if best.speedup_range and best.speedup_range[1] < 1.0:
+        lines.append("Compiled, this module measured slower than eager at this shape on this "
+                     "machine: measure at the deployed shape and device before you choose.")
     lines.append(f"Do this: {best.settings}.")
     return {"rung": best.rung, "name": best.name, "summary": " ".join(lines)}
 

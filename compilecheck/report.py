@@ -151,8 +151,11 @@ class Report:
             rung_names = {f.name for f in dataclasses.fields(Rung)}
             cells = [CellResult(**{k: v for k, v in c.items() if k in cell_names})
                      for c in d["cells"]]
-            ladder = [Rung(**{k: v for k, v in r.items() if k in rung_names})
-                      for r in d["ladder"]]
+            from .rungs import BY_NAME
+
+            ladder = [Rung(**{"keeps_numerics": BY_NAME[r["name"]].keeps_numerics,
+                              **{k: v for k, v in r.items() if k in rung_names}})
+                      for r in d["ladder"]]  # a /1 report's rungs get what their names mean
             return cls(d["environment"], d["knobs"], cells, ladder, d["recommendation"],
                        d.get("target_mode", ""), d.get("interrupted", False),
                        d.get("tool", "compilecheck"), d.get("state_writes") or {},

@@ -52,6 +52,10 @@ def main() -> None:
         except BaseException as e:  # an internal error still answers, and the worker lives on
             traceback.print_exc()  # into the worker's log (diagnose --log keeps it)
             obs = {"internal_error": describe_error(e, "internal")}
+        err = obs.get("error")
+        if err:  # in the worker's log too (diagnose --log), where explain can read it
+            print(f"compilecheck worker: cell {spec.label}: {err['phase']} error at policy "
+                  f"step {err['step']}:\n{err['traceback']}", file=sys.stderr, flush=True)
         proto.write(json.dumps(obs, default=str) + "\n")
 
 

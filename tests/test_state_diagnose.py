@@ -1,0 +1,120 @@
+"""compilecheck diagnose --probe on modules that write their own state, as a new user runs
+it: every written attribute with its line and calls, what torch.compile makes of it, and the
+rung that keeps compile on (real compiles on CPU; CUDA graphs predicted)."""
+import pytest
+
+from conftest import FIXTURES, cells, run_cli
+
+STATE = FIXTURES / "state_probes.py"
+
+
+def marker(text: str) -> int:
+    for i, line in enumerate(STATE.read_text().splitlines(), 1):
+        if f"# WRITE {text}" in line:
+            return i
+    raise AssertionError(text)
+
+
+RUNS = ("lazy_attr", "inplace_buffer", "cache_dict", "window_calibrated", "running_stats",
+        "growing_cache", "lazy_linear")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    out = {}
+    for name in RUNS:
+        out[name] = run_cli(["diagnose", "--probe", f"{STATE}:{name}", "--mode",
+                             "reduce-overhead", "--call-pattern", "loop"],
+                            tmp_path_factory.mktemp(name))
+    return out
+
+
+def ladder(run):
+    return {r["name"]: r for r in run.report["ladder"]}
+
+
+def writes(run, name):
+    return {w["path"]: w for w in run.report["state_writes"][name]["writes"]}
+
+
+def line(w) -> int:
+    return int(w["where"].rsplit(":", 1)[1])
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("lazy_attr", {"scale": ("lazy_attr scale", "first")}),
+    ("inplace_buffer", {"scale": ("inplace_buffer scale", "first"),
+                        "ready": ("inplace_buffer ready", "first")}),
+    ("cache_dict", {"_cache['w']": ("cache_dict entry", "first")}),
+    ("window_calibrated", {"calib.seen": ("calibrator seen", "until 5"),
+                           "scale": ("window scale", "until 5"),
+                           "frozen": ("window frozen", "until 5")}),
+])
+def test_lazy_state_is_named_and_the_warm_up_rung_keeps_compile_on(runs, name, expected):
+    run = runs[name]
+    assert run.rc == 0, run.stderr  # warn is allowed
+    w = writes(run, name)
+    for path, (mark, calls) in expected.items():
+        assert line(w[path]) == marker(mark), (path, w[path])
+        assert w[path]["calls"] == calls
+    rungs = ladder(run)
+    assert rungs["full-fix"]["status"] == "warn"
+    assert "state_mutation" in rungs["full-fix"]["why"]
+    assert rungs["calibrated"]["status"] == rungs["abits16"]["status"] == "n/a"
+    warm = [c for c in cells(run.report, role="warm-up") if c["status"] != "skip"]
+    assert warm and warm[0]["status"] == "pass"
+    assert warm[0]["graphs"] == 1 and warm[0]["recompiles"] == 0
+    assert rungs["warm-up"]["status"] == "pass" and rungs["warm-up"]["same_as"] is None
+    assert run.report["recommendation"]["name"] == "warm-up"
+    k = run.report["state_writes"][name]["warmup"]
+    assert warm[0]["warmup"] == k and f"{k} eager call(s)" in rungs["warm-up"]["settings"]
+    assert "Recommendation: rung 1 (warm-up)" in run.stdout
+
+
+def test_a_calibration_window_needs_its_whole_window(runs):
+    run = runs["window_calibrated"]
+    assert run.report["state_writes"]["window_calibrated"]["warmup"] == 5
+    cold = cells(run.report, variant="window_calibrated", cudagraphs="off", role="matrix")[0]
+    found = {f.get("attribute"): f for f in cold["findings"] if f["class"] == "state_mutation"}
+    # the running max is stored and read by the next call: under CUDA graphs, overwritten
+    assert found["calib.running"]["predicts"] == "cudagraph_overwrite"
+    assert cold["recompiles"] >= 2  # the counter changes on each call of the window
+
+
+def test_running_statistics_are_no_hazard(runs):
+    run = runs["running_stats"]
+    assert run.rc == 0
+    w = writes(run, "running_stats")
+    assert w["running_mean"]["calls"] == "every" and w["running_mean"]["kind"] == "inplace"
+    compiled = [c for c in run.report["cells"] if c["mode"] != "eager"
+                and c["status"] != "skip"]
+    assert compiled and all(c["status"] == "pass" for c in compiled)
+    assert all(c["max_abs_err"] < 1e-4 for c in compiled)  # same history, same numbers
+    assert ladder(run)["warm-up"]["same_as"] == "full-fix"  # nothing to warm up
+    assert run.report["recommendation"]["name"] == "full-fix"
+
+
+def test_a_cache_grown_by_concatenation_needs_no_cuda_graphs(runs):
+    """Each call reads the tensor the previous one stored: no warm-up removes that; the
+    working fix is compiling without CUDA graphs."""
+    run = runs["growing_cache"]
+    w = writes(run, "growing_cache")["cache"]
+    assert (w["calls"], w["read_later"]) == ("every", True)
+    rungs = ladder(run)
+    assert rungs["warm-up"]["same_as"] == "full-fix"
+    assert "cudagraph_overwrite" in rungs["full-fix"]["why"]
+    assert run.report["recommendation"]["name"] == "no-cudagraphs"
+    assert "mode='default'" in run.report["recommendation"]["summary"]
+
+
+def test_torchs_lazy_linear_is_the_module_not_the_harness(runs):
+    """LazyLinear initialises its parameters on its first call: the eager reference and the
+    compiled copy get the same seed, so their outputs agree, and dynamo runs the
+    initialisation before tracing (no hazard)."""
+    run = runs["lazy_linear"]
+    assert run.rc == 0, run.stdout + run.stderr
+    assert all(w["lazy"] for w in writes(run, "lazy_linear").values())
+    compiled = [c for c in run.report["cells"] if c["mode"] != "eager"
+                and c["status"] != "skip"]
+    assert compiled and all(c["status"] == "pass" for c in compiled), compiled
+    assert run.report["recommendation"]["name"] == "full-fix"
