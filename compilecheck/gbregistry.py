@@ -27,7 +27,7 @@ import os
 import re
 
 URL = "https://meta-pytorch.github.io/compile-graph-break-site/gb/gb{num}.html"
-_CODE_RE = re.compile(r"compile-graph-break-site/gb/gb(\d{4})\.html|\bGB(\d{4})\b")
+GB_CODE = _CODE_RE = re.compile(r"compile-graph-break-site/gb/gb(\d{4})\.html|\bGB(\d{4})\b")
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 _MIN_LITERAL = 24  # an explanation template is matched only on this much fixed text
 
@@ -172,4 +172,18 @@ def lookup(message: str) -> dict | None:
             hit = by_type.get(gb_type.lower())
             if hit:
                 return _entry(hit[0], hit[1], "legacy")
+    return None
+
+
+def lookup_type(line: str) -> dict | None:
+    """The registry entry whose break type is this line (torch's layout puts the type on a
+    line of its own, before "  Explanation:"), also after a wrapper's "...: " lead-in."""
+    index = _index()
+    if index is None or not line:
+        return None
+    t = _LEAD.sub("", line).strip().strip("`*'\"").strip()
+    for candidate in (t, t.rsplit(": ", 1)[-1]):
+        hit = index[0].get(candidate.strip().lower())
+        if hit:
+            return _entry(hit[0], hit[1], "type")
     return None
