@@ -223,7 +223,9 @@ _WEAK = {"runtime_error", "recompile", "graph_break", None}  # may be refined by
 _EXPLANATION = re.compile(r"^\s*Explanation:")
 _PRINTED_CHECK = re.compile(r"(?:print|assert)\b.*\b(allclose|equal|isnan|isinf)\(")
 _PRINTED_BOOL = re.compile(r"^(?:tensor\()?(True|False)\)?$")
-_BREAK_START = re.compile(r"Graph break|Graph Break Reason|Unsupported:|\bGB\d{4}\b", re.I)
+# the first line of a graph-break message (not a hint that mentions graph breaks)
+_BREAK_START = re.compile(r"^(?:graph break(?: in\b| from\b|:)|graph break reason|"
+                          r"(?:torch\._dynamo\.exc\.)?(?:unsupported|usererror):)", re.I)
 
 
 def _classify(text: str, low: str):
@@ -271,8 +273,7 @@ class _Reader:
             hit = Hit(cls, line_no, shown[:500], raised=tag == "raised")
             self.findings.append(hit)
             if cls == "graph_break":
-                self.contexts.append([hit, CONTEXT, [shown]])
-                self.forced_until = max(self.forced_until, line_no + CONTEXT)
+                self.read_context(hit, shown, line_no)
             return hit
         return None
 
@@ -281,7 +282,20 @@ class _Reader:
             self.counts[cls] -= 1
         if hit is not None:
             self.findings.remove(hit)
-            self.contexts = [c for c in self.contexts if c[0] is not hit]
+            for ctx in self.contexts:
+                if hit in ctx[0]:
+                    ctx[0].remove(hit)
+            self.contexts = [c for c in self.contexts if c[0]]
+
+    def read_context(self, hit, shown, line_no):
+        """A graph break's message goes on for lines (type, Explanation, Hint, the page of its
+        GB code): a break inside the message of the one before is that one's line, and every
+        line of one message gets the same registry entry."""
+        if self.contexts and not (_BREAK_START.match(shown) and self.contexts[-1][3]):
+            self.contexts[-1][0].append(hit)
+            return
+        self.contexts.append([[hit], CONTEXT, [shown], False])
+        self.forced_until = max(self.forced_until, line_no + CONTEXT)
 
     # -------------------------------------------------------------- one line
     def classify(self, raw: str, low: str):
@@ -313,7 +327,7 @@ class _Reader:
                 prev_hit = self.record("graph_break", None, prev_no, prev_text)
                 self.prev = (prev_text, prev_no, "graph_break", prev_hit, prev_raw)
                 if prev_hit is not None:
-                    self.contexts[-1][2].append(text)
+                    self.line_contexts(text)
         m = _PRINTED_CHECK.search(text)
         if m:
             self.printed = (m.group(1), n)
@@ -369,14 +383,17 @@ class _Reader:
     def line_contexts(self, text: str):
         keep = []
         for ctx in self.contexts:
-            hit, left, texts = ctx
-            if texts and texts[-1] is not text and text:
-                if _BREAK_START.search(text) and len(texts) > 1 and \
-                        not gbregistry.GB_CODE.search(text):
-                    left = 0  # the next break starts: this one's context is complete
+            hits, left, texts, complete = ctx
+            if text and texts[-1] is not text:
+                if complete and _BREAK_START.match(text):
+                    left = 0  # the next break starts after this one's message
                 else:
                     texts.append(text)
                     left -= 1
+                    if gbregistry.GB_CODE.search(text):
+                        left = 0  # the page of its code ends torch's message
+                    elif _EXPLANATION.match(text) or gbregistry.lookup_type(text):
+                        ctx[3] = True
             ctx[1] = left
             if left > 0:
                 keep.append(ctx)
@@ -385,8 +402,9 @@ class _Reader:
         self.contexts = keep
 
     def close(self, ctx):
-        hit, _, texts = ctx
-        hit.gb = gbregistry.lookup("\n".join(texts))
+        gb = gbregistry.lookup("\n".join(ctx[2]))
+        for hit in ctx[0]:
+            hit.gb = gb
 
     def finish(self, n: int) -> Explanation:
         for ctx in self.contexts:

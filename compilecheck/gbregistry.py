@@ -50,13 +50,18 @@ LEGACY = [
      "Dynamic shape operator"),
     (re.compile(r"torch\.\*? op returned non-Tensor", re.I),
      "torch.* op returned non-Tensor"),
-    (re.compile(r"call_function UserDefinedClassVariable|call_function "
-                r"(?:SkipFunctionVariable|UserDefinedObjectVariable)|"
-                r"call_function \w+Variable", re.I), "Unsupported function call"),
+    (re.compile(r"Logger not supported for non-export|"
+                r"call_method UserDefinedObjectVariable\(Logger\)", re.I),
+     "logging.Logger method not supported for non-export cases"),
+    (re.compile(r"call_function graph_break\b|torch\._dynamo\.graph_break\(\)", re.I),
+     "Call to `torch._dynamo.graph_break()`"),
     (re.compile(r"copy\.deepcopy", re.I), "copy.deepcopy()"),
     (re.compile(r"Unsupported context manager", re.I), "Unsupported context manager"),
     (re.compile(r"non-?const(?:ant)? NNModule method|call_method NNModuleVariable", re.I),
      "non-const argument in nn.Module method"),
+    (re.compile(r"call_function UserDefinedClassVariable|call_function "
+                r"(?:SkipFunctionVariable|UserDefinedObjectVariable)|"
+                r"call_function \w+Variable", re.I), "Unsupported function call"),
 ]
 
 

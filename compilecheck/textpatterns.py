@@ -60,8 +60,9 @@ PATTERNS: dict[str, TextPatterns] = {
           None)),
         ("memory", "outofmemory", "cublas_status_alloc", "oom", "allocat", "posix_memalign",
          "resource_exhausted"),
-        exclude=re.compile(r"(?:\bno|\bnot|\bwithout|\bavoid\w*|\bprevent\w*)\s+(?:an?\s+)?"
-                           r"(?:OOM|out[- ]of[- ]memory)|out-of-memory error occurs", I)),
+        exclude=re.compile(r"(?:\bno|\bnot|\bnever|\bwithout|\bavoid\w*|\bprevent\w*|n't)\s+"
+                           r"(?:\w+\s+){0,2}(?:an?\s+)?(?:OOM|out[- ]of[- ]memory)|"
+                           r"out-of-memory error occurs", I)),
     "crash": TextPatterns(
         ((re.compile(r"Segmentation fault|core dumped|Fatal Python error|\bSIGSEGV\b|"
                      r"\bSIGABRT\b|\bSIGBUS\b|terminate called after|worker died|"
