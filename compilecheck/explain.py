@@ -217,7 +217,16 @@ def _trie_regex(words) -> str:
 _EXTRA_KEYWORDS = ("explanation:", "isnan(", "isinf(", "allclose(", "equal(")
 _KEYWORDS = sorted({k for p in PATTERNS.values() for k in p.keywords} | set(_EXTRA_KEYWORDS))
 _SCREEN = re.compile(_trie_regex(_KEYWORDS))
-_KEYS = {name: PATTERNS[name].keywords for name in EXPLAIN_ORDER}
+# keyword -> the classes to try when it is in a line; a keyword found also stands for the
+# shorter keywords inside it (the screen reports matches that do not overlap)
+_KEYWORD_CLASSES: dict = {}
+for _name in EXPLAIN_ORDER:
+    for _k in PATTERNS[_name].keywords:
+        _KEYWORD_CLASSES.setdefault(_k, set()).add(_name)
+_KEYWORD_CLASSES = {k: frozenset(c for k2, cs in _KEYWORD_CLASSES.items() if k2 in k for c in cs)
+                    for k in _KEYWORDS}
+_KEYWORD_RE = re.compile(_SCREEN.pattern)  # the same literals, to list a line's classes
+_NONE = frozenset()
 _WEAK = {"runtime_error", "recompile", "graph_break", None}  # may be refined by a join
 
 _EXPLANATION = re.compile(r"^\s*Explanation:")
@@ -230,9 +239,13 @@ _BREAK_START = re.compile(r"^(?:graph break(?: in\b| from\b|:)|graph break reaso
 
 def _classify(text: str, low: str):
     """(class, hint, tag) of the first class (root-cause order) whose pattern matches."""
+    present = set()
+    for m in _KEYWORD_RE.finditer(low):
+        present |= _KEYWORD_CLASSES.get(m.group(), _NONE)
+    if not present:
+        return None
     for name in EXPLAIN_ORDER:
-        keys = _KEYS[name]
-        if not any(k in low for k in keys):
+        if name not in present:
             continue
         c = PATTERNS[name]
         for entry in c.patterns:
@@ -299,14 +312,22 @@ class _Reader:
 
     # -------------------------------------------------------------- one line
     def classify(self, raw: str, low: str):
+        """(text without prefixes, classification), remembered by the raw line and by the
+        text (a message repeated under other timestamps or ranks is classified once)."""
         got = self.cache.get(raw)
         if got is None:
             text = strip_prefixes(raw.rstrip("\r\n")).translate(_BOX).strip()
-            got = (text, _classify(text, low) if text else None)
-            if len(self.cache) >= CACHE:
-                self.cache.clear()
-            self.cache[raw] = got
+            got = self.cache.get(("text", text))
+            if got is None:
+                got = (text, _classify(text, text.lower()) if text else None)
+                self.remember(("text", text), got)
+            self.remember(raw, got)
         return got
+
+    def remember(self, key, value):
+        if len(self.cache) >= CACHE:
+            self.cache.clear()
+        self.cache[key] = value
 
     def line(self, raw: str, low: str | None, n: int):
         """One line: `low` is its lowercase when the screen found a keyword, else None."""
@@ -338,9 +359,7 @@ class _Reader:
             if joined is False:
                 both = f"{prev_text} {text}"
                 joined = _classify(both, both.lower())
-                if len(self.cache) >= CACHE:
-                    self.cache.clear()
-                self.cache[key] = joined
+                self.remember(key, joined)
             if joined and _better(joined[0], prev_cls):
                 # a message wrapped over two lines: the pair says more than either line
                 self.unrecord(prev_cls, prev_hit)

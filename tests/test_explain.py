@@ -294,3 +294,19 @@ def test_each_line_is_screened_once(monkeypatch):
     result = explain_lines(iter(lines))
     assert result.counts["runtime_error"] == n
     assert len(calls) <= n + 4  # one search per line, plus one that ends each batch
+
+
+def test_one_keyword_scan_finds_every_class_a_line_may_be():
+    """explain lists a line's candidate classes with one scan of its keywords; that scan
+    (which reports matches that do not overlap) must not lose a class whose keyword is there."""
+    import compilecheck.explain as ex
+    from compilecheck.textpatterns import PATTERNS
+
+    for path in sorted(LOGS.glob("*.log")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            low = line.lower()
+            literal = {n for n, p in PATTERNS.items() if any(k in low for k in p.keywords)}
+            scanned = set()
+            for m in ex._KEYWORD_RE.finditer(low):
+                scanned |= ex._KEYWORD_CLASSES[m.group()]
+            assert literal <= scanned, (path.name, line, literal - scanned)
