@@ -192,3 +192,11 @@ def lookup_type(line: str) -> dict | None:
         if hit:
             return _entry(hit[0], hit[1], "type")
     return None
+
+
+def summary(message: str) -> str | None:
+    """One line for a report: "GB0059 Failed to trace builtin operator (<page>)", or None."""
+    entry = lookup(message)
+    if entry is None:
+        return None
+    return f"{entry['code']} {entry['type'].strip()} ({entry['url']})"

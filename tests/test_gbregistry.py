@@ -133,3 +133,11 @@ def test_a_torch_without_registry_gives_none(monkeypatch):
         for f in (gbregistry.load, gbregistry._index, gbregistry.lookup):
             f.cache_clear()
     assert gbregistry.lookup("Failed to trace builtin operator")["code"] == "GB0059"
+
+
+def test_summary_line_for_a_report():
+    key = breaks_of(_print, torch.randn(8))[0]
+    line = gbregistry.summary(key)
+    assert line.startswith("GB0059 Failed to trace builtin operator (https://")
+    assert line.endswith("/gb/gb0059.html)")
+    assert gbregistry.summary("nothing about graphs here") is None
