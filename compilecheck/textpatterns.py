@@ -87,7 +87,9 @@ PATTERNS: dict[str, TextPatterns] = {
                      r"\bERROR\b.*\bInductorError\b", I), None),),
         ("backendcompilerfailed", "inductorerror", "cppcompileerror", "loweringexception",
          "guardondatadependent", "internaltorchdynamoerror", "data-dependent", "usererror",
-         "torchruntimeerror", "raised", "ptxas", "compilationerror", "triton")),
+         "torchruntimeerror", "raised", "ptxas", "compilationerror", "triton"),
+        # torch before the registry raised the data-dependent branch break as a UserError
+        exclude=re.compile(r"UserError: Dynamic control flow is not supported")),
     "state_mutation": TextPatterns(
         ((re.compile(r"(guard failure|^\s*-\s*\d+/\d+:|triggered by).*?"
                      r"(\bself\b|L\[['\"]self['\"]\])(\.\w+|\[['\"][\w.]+['\"]\])+", I),
@@ -127,7 +129,9 @@ PATTERNS: dict[str, TextPatterns] = {
                      r"AssertionError|IndexError|KeyError|AttributeError|NotImplementedError|"
                      r"ZeroDivisionError|Exception):\s*\S|\bCUDA error:\s*\S"), None),
          (re.compile(r"^(?:[\w.]+\.)?AssertionError\s*$"), None)),
-        ("quantile", "error", "exception")),
+        ("quantile", "error", "exception"),
+        # the error set_stance("fail_on_recompile") raises is the recompile (eval_frame.py)
+        exclude=re.compile(r"Detected recompile when torch\.compile stance")),
     "cudagraph_never_recorded": TextPatterns(((PENDING_BACKWARD_ANY_RE, None),),
                                              ("pending", "require backward")),
     "cudagraph_threads": TextPatterns(
@@ -151,7 +155,7 @@ PATTERNS: dict[str, TextPatterns] = {
          "call_method", "dynamic control flow"),
         # torch's own report text about graph breaks in general, not a break
         exclude=re.compile(r"\bno graph breaks?\b|graph breaks happen when|"
-                           r"why breaks are happening|without graph breaks", I)),
+                           r"why breaks are happening|without graph breaks|^Graph Breaks$", I)),
     "recompile": TextPatterns(
         ((re.compile(r"Recompiling function|guard failure|size mismatch at index|"
                      r"stride mismatch at index|\bDetected recompile\b|Recompile Reasons|"
