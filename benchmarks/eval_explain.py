@@ -67,10 +67,10 @@ def report(title, rows, show_misses):
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--split", choices=["tune", "heldout", "all"], default="tune")
+    ap.add_argument("--split", choices=["tune", "heldout", "heldout2", "all"], default="tune")
     ap.add_argument("--misses", action="store_true", help="list the logs it gets wrong")
     a = ap.parse_args(argv)
-    parts = ["tune", "heldout"] if a.split == "all" else [a.split]
+    parts = ["tune", "heldout", "heldout2"] if a.split == "all" else [a.split]
     for part in parts:
         rows = []
         for name, truth, split in corpus():
