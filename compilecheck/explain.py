@@ -214,7 +214,9 @@ def _trie_regex(words) -> str:
 
 
 # literals that start explain's own multi-line rules (graph-break layout, printouts)
-_EXTRA_KEYWORDS = ("explanation:", "isnan(", "isinf(", "allclose(", "equal(")
+_EXTRA_KEYWORDS = ("explanation:", "isnan(", "isinf(", "allclose(", "equal(",
+                   "compiled output", "compiled result", "eager output", "eager result",
+                   "original result")
 _KEYWORDS = sorted({k for p in PATTERNS.values() for k in p.keywords} | set(_EXTRA_KEYWORDS))
 _SCREEN = re.compile(_trie_regex(_KEYWORDS))
 # keyword -> the classes to try when it is in a line; a keyword found also stands for the
@@ -232,6 +234,9 @@ _WEAK = {"runtime_error", "recompile", "graph_break", None}  # may be refined by
 _EXPLANATION = re.compile(r"^\s*Explanation:")
 _PRINTED_CHECK = re.compile(r"(?:print|assert)\b.*\b(allclose|equal|isnan|isinf)\(")
 _PRINTED_BOOL = re.compile(r"^(?:tensor\()?(True|False)\)?$")
+# outputs printed side by side: "CPU Uncompiled output: tensor(...)", "Compiled result: ..."
+_PRINTED_OUTPUT = re.compile(r"^(?P<who>.{0,30}?\b(?P<kind>uncompiled|compiled|eager|original))"
+                             r"\s+(?:output|result)s?\s*[:=]\s*(?P<value>\S.*)$", re.I)
 # the first line of a graph-break message (not a hint that mentions graph breaks)
 _BREAK_START = re.compile(r"^(?:graph break(?: in\b| from\b|:)|graph break reason|"
                           r"(?:torch\._dynamo\.exc\.)?(?:unsupported|usererror):)", re.I)
@@ -273,6 +278,7 @@ class _Reader:
         self.contexts: list = []  # [hit, lines left, [texts]] for graph breaks being read
         self.printed = None  # (kind, line) of a print(torch.allclose(...)) awaiting its output
         self.bools: dict = {}  # isnan/isinf printouts seen: value -> line
+        self.outputs: dict = {}  # eager outputs printed, by the words before them
         self.needs_compile: list = []
         self.saw_compile = False
         self.forced_until = 0  # lines up to this number are read even if not screened
@@ -349,7 +355,10 @@ class _Reader:
                 self.prev = (prev_text, prev_no, "graph_break", prev_hit, prev_raw)
                 if prev_hit is not None:
                     self.line_contexts(text)
-        m = _PRINTED_CHECK.search(text)
+        out = ("output" in low or "result" in low) and _PRINTED_OUTPUT.match(text)
+        if out:
+            self.side_by_side(out, n, text)
+        m = "(" in low and ("print" in low or "assert" in low) and _PRINTED_CHECK.search(text)
         if m:
             self.printed = (m.group(1), n)
             self.forced_until = max(self.forced_until, n + 12)
@@ -375,6 +384,17 @@ class _Reader:
             else:
                 hit = self.record(cls, hint, n, text, tag)
         self.prev = (text, n, alone[0] if alone else None, hit, raw)
+
+    def side_by_side(self, m, n: int, text: str):
+        """An eager output, then the compiled one of the same run (same words before them,
+        "CPU Uncompiled" / "CPU Compiled"), with another value: a numeric mismatch."""
+        kind = m.group("kind").lower()
+        where = m.group("who")[:m.start("kind") - m.start("who")].strip().lower()
+        if kind != "compiled":
+            self.outputs[where] = m.group("value").strip()
+        elif where in self.outputs and self.outputs.pop(where) != m.group("value").strip():
+            self.record("numeric_mismatch", None, n,
+                        f"{text} (the eager output printed before differs)")
 
     def follow(self, text: str, n: int):
         """The rules that read the lines after a finding: a graph break's registry context, a

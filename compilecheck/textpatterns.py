@@ -84,6 +84,7 @@ PATTERNS: dict[str, TextPatterns] = {
                      r"Could not guard on data-dependent|torch\._dynamo\.exc\.UserError|"
                      r"torch\._dynamo\.exc\.TorchRuntimeError|backend='?\w+'? raised|"
                      r"ptxas (?:fatal|error)|CompilationError|triton.*(?:error|failed)|"
+                     r"No valid triton configs|"
                      r"\bERROR\b.*\bInductorError\b", I), None),),
         ("backendcompilerfailed", "inductorerror", "cppcompileerror", "loweringexception",
          "guardondatadependent", "internaltorchdynamoerror", "data-dependent", "usererror",

@@ -258,6 +258,9 @@ def test_a_real_fullgraph_break_is_a_graph_break_with_its_code(tmp_path):
     ("print(torch.allclose(eager_out, compiled_out))\n\nTrue\n", None),
     ("mode cuda+float32+eager: has_nan=False\nmode cuda+float32+compile: has_nan=True\n",
      "numeric_mismatch"),
+    ("CPU Uncompiled output: tensor([[[[0.0764]]]])\n"
+     "CPU Compiled output: tensor([[[[0.0392]]]])\n", "numeric_mismatch"),
+    ("Original result: tensor([1., 2.])\nCompiled result: tensor([1., 2.])\n", None),
     ("step 10: loss: nan\n", None),  # a NaN loss in a log that never mentions compiling
     ("torch.compile(model)\nstep 10: loss: nan\n", "numeric_mismatch"),
     # the limit from its partial paste, and quoted errors
