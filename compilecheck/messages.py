@@ -66,3 +66,25 @@ def first_line(text: str) -> str:
         if line.strip():
             return line.strip()[:300]
     return ""
+
+
+# --- issue 15: the wordings of older and newer torches, and of partial pastes --------------
+
+# cudagraph trees' pending-backward warning in every wording it has had: 2.0-2.12 "Unable to
+# hit fast path of CUDAGraphs because of pending, uninvoked backwards" (and "Unable to end
+# warm up phase ..." in 2.1), 2.13 "... because outputs from a previous step still require
+# backward"
+PENDING_BACKWARD_ANY_RE = re.compile(
+    r"Unable to (?:hit fast path|end warm ?up phase) of CUDAGraphs because (?:of pending,? "
+    r"uninvoked backwards|outputs from a previous step still require backward)", re.I)
+# the recompile limit, from torchdynamo 2022 ("hit recompilation cache limit (64) for
+# function") to 2.13 ("hit config.recompile_limit (8)"), its exception names, and the one line
+# only that warning prints ("   last reason: 0/7: ...", convert_frame.py), which is what a
+# paste often keeps
+RECOMPILE_LIMIT_ANY_RE = re.compile(
+    RECOMPILE_LIMIT_RE.pattern + r"|hit recompilation cache limit|RecompileLimitExceeded|"
+    r"CacheLimitExceeded|(?:cache_size_limit|recompile_limit|cache size limit) reached|"
+    r"^\s*last reason:\s*\d+/\d+:", re.I)
+# torch's graph-break documentation page for a GB code (torch/_dynamo/exc.py,
+# get_gbid_documentation_link)
+GB_LINK_RE = re.compile(r"compile-graph-break-site/gb/gb(\d{4})\.html")
