@@ -196,6 +196,7 @@ def run_cell(spec: CellSpec) -> dict:
             obs["eager_ms"], obs["eager_spread"] = eager_t.median_ms, eager_t.to_json()
             obs["compiled_ms"], obs["compiled_spread"] = compiled_t.median_ms, \
                 compiled_t.to_json()
+            obs["gpu_ms"] = [eager_t.gpu_ms, compiled_t.gpu_ms] if eager_t.gpu_ms else None
         except Exception as e:
             obs["error"] = describe_error(e, "call", spec.iters)
     return obs

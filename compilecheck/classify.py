@@ -71,6 +71,7 @@ def classify(raw: RawResult) -> CellResult:
         if compiled else None,
         eager_spread=spread_e, compiled_spread=spread_c if spec.mode != "eager" else None,
         speedup_range=speedup_range, compile_profile=obs.get("profile"),
+        gpu_ms=obs.get("gpu_ms"),
         **base)
 
 

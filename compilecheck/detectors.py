@@ -10,7 +10,7 @@ import re
 from .findings import CLASSES, Finding
 from .slowcompile import slow_compile
 from .sources import is_user_file, short_path
-from . import callchecks
+from . import callchecks, gbregistry
 from .consequences import explained_guards, state_findings
 from .messages import (COMPILE_TYPES, CUDAGRAPH_SKIP_RE, OBJ_ID_GUARD_RE, OOM_TEXT, OOM_TYPES,
                        OVERWRITE_RE, RECOMPILE_LIMIT_RE, SHAPE_GUARD_RE, first_line,
@@ -137,12 +137,23 @@ def _detect_recompile_limit(o: Observed):
 
 
 def _detect_graph_break(o: Observed):
+    """dynamo's own count of graph breaks, each reason with its entry in torch's graph-break
+    registry (code, type, page) where the installed torch has one."""
     breaks = o.counters.get("graph_break") or {}
     total = sum(breaks.values())
     if not total:
         return []
-    reasons = "; ".join(first_line(k) for k in list(breaks)[:3])
-    return [Finding("graph_break", f"{total} graph break(s): {reasons}")]
+    reasons = []
+    for key in list(breaks)[:3]:
+        entry = gbregistry.summary(key)
+        reasons.append(f"{first_line(key)}" + (f" [{entry}]" if entry else ""))
+    at = [m.group(1) for m in map(_BREAK_AT.search, o.logs) if m]
+    where = next((f"{short_path(p)}:{n}" for p, n in (a.rsplit(":", 1) for a in at)
+                  if is_user_file(p)), None)
+    return [Finding("graph_break", f"{total} graph break(s): {'; '.join(reasons)}", where)]
+
+
+_BREAK_AT = re.compile(r"Graph break in user code at (\S+:\d+)")
 
 
 def _detect_cudagraph_skipped(o: Observed):

@@ -85,20 +85,7 @@ class Hit:
         return out
 
 
-def _explain_order() -> list:
-    """findings.py's RANK with explain's root-cause rules: a recompile limit is the cause of
-    the recompiles and module-state guards that led to it; threads are the cause of the
-    assertion cudagraph trees raise for them. (A raised graph break ranks as a compile error,
-    see Explanation.primary.)"""
-    order = list(RANK)
-    for cls, before in (("recompile_limit", "state_mutation"),
-                        ("cudagraph_threads", "runtime_error")):
-        order.remove(cls)
-        order.insert(order.index(before), cls)
-    return order
-
-
-EXPLAIN_ORDER = _explain_order()
+EXPLAIN_ORDER = RANK  # root cause first (findings.py); a raised graph break: Explanation.primary
 _TIER = {c: i for i, c in enumerate(EXPLAIN_ORDER)}
 
 

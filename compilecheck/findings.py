@@ -78,6 +78,12 @@ CLASSES: dict[str, FindingClass] = {c.name: c for c in (
         "compile-time failures only.",
         "suppress-errors"),
     FindingClass(
+        "recompile_limit", "warn",
+        "The function recompiled until torch's recompile limit and now runs in eager.",
+        "Remove what changes each call (state, shapes); raising "
+        "torch._dynamo.config.recompile_limit only hides it.",
+        "warm-up"),
+    FindingClass(
         "state_mutation", "warn",
         "Module state is assigned or replaced inside the compiled region; under CUDA graphs "
         "a stored tensor that a later call reads becomes the overwrite error.",
@@ -90,11 +96,13 @@ CLASSES: dict[str, FindingClass] = {c.name: c for c in (
         "Report it with the failing cell; compile a different mode, or run eager.",
         "no-compile"),
     FindingClass(
-        "recompile_limit", "warn",
-        "The function recompiled until torch's recompile limit and now runs in eager.",
-        "Remove what changes each call (state, shapes); raising "
-        "torch._dynamo.config.recompile_limit only hides it.",
-        "warm-up"),
+        "cudagraph_threads", "warn",
+        "The compiled module is called from several threads: each thread gets its own "
+        "cudagraph tree (warm-up, recording and memory pool) while generations are "
+        "process-wide, and torch before 2.13 refuses such calls.",
+        "Give each thread its own compiled callable and keep one caller per graph, or "
+        "compile without CUDA graphs for a thread pool (max-autotune-no-cudagraphs).",
+        "no-cudagraphs"),
     FindingClass(
         "runtime_error", "fail",
         "A call of the compiled module raised an error.",
@@ -108,14 +116,6 @@ CLASSES: dict[str, FindingClass] = {c.name: c for c in (
         "Call the policy under torch.inference_mode() (or torch.no_grad()), or "
         "requires_grad_(False) on its parameters.",
         "full-fix"),
-    FindingClass(
-        "cudagraph_threads", "warn",
-        "The compiled module is called from several threads: each thread gets its own "
-        "cudagraph tree (warm-up, recording and memory pool) while generations are "
-        "process-wide, and torch before 2.13 refuses such calls.",
-        "Give each thread its own compiled callable and keep one caller per graph, or "
-        "compile without CUDA graphs for a thread pool (max-autotune-no-cudagraphs).",
-        "no-cudagraphs"),
     FindingClass(
         "cudagraph_skipped", "warn",
         "inductor ran (part of) the graph without CUDA graphs; correct but slower.",
@@ -141,7 +141,9 @@ CLASSES: dict[str, FindingClass] = {c.name: c for c in (
         "full-fix"),
 )}
 
-# Root cause first: an explanation's primary finding is the first class here that it found.
+# Root cause first: an explanation's primary finding is the first class here that it found (a
+# recompile limit is the cause of the recompiles and guards before it; threads are the cause
+# of the assertion cudagraph trees raise for them).
 RANK = list(CLASSES)
 
 

@@ -50,15 +50,17 @@ def _speed(cell: CellResult) -> str:
 def _basis(cells: list[CellResult], deciding: CellResult, mode_has_cg: bool,
            rung_cg: bool) -> tuple[str, str | None]:
     """What the status rests on, and (on a machine without CUDA) what CUDA graphs would do."""
+    where = "on the GPU" if deciding.device == "cuda" else "on the CPU"
+    if deciding.mode == "eager":
+        return f"measured eager {where}", None
     if deciding.on_gpu:
         return "measured with CUDA graphs on the GPU", None
     if not (mode_has_cg and rung_cg):
-        where = "on the GPU" if deciding.device == "cuda" else "on the CPU"
         return f"measured {where}, no CUDA graphs in this form", None
     skipped_on = [c for c in cells if c.cudagraphs == "on" and c.status == "skip"]
     pred = skipped_on[0].predicted if skipped_on else None
-    return (f"measured on the {deciding.device.upper()} with CUDA graphs off; with CUDA graphs "
-            f"predicted: {pred or 'unknown'}"), pred
+    return (f"measured {where} with CUDA graphs off; with CUDA graphs predicted: "
+            f"{pred or 'unknown'}"), pred
 
 
 def decide(plan: Plan, cells_specs: list, knobs: list) -> tuple[list[Rung], dict]:

@@ -16,14 +16,11 @@ COMPILE_TYPES = (
     "GuardOnDataDependentSymNode", "torch._dynamo.exc.FailOnRecompileLimitHit",
     "torch._dynamo.exc.UserError",
 )
-RECOMPILE_LIMIT_RE = re.compile(
+_RECOMPILE_LIMIT_2_X = (
     r"hit config\.(recompile_limit|cache_size_limit)|(recompile_limit|cache_size_limit)\s*"
-    r"(\(\d+\)\s*)?(reached|exceeded|hit)|FailOnRecompileLimitHit", re.I)
+    r"(\(\d+\)\s*)?(reached|exceeded|hit)|FailOnRecompileLimitHit")
 CUDAGRAPH_SKIP_RE = re.compile(r"(?:skipping|disabling) cudagraphs? (?:due to|because of)\s*(.*)",
                                re.I)
-# cudagraph trees' warning when autograd is live: the graph is never recorded (<= 2.11: "of
-# pending, uninvoked backwards"; 2.12+: "outputs from a previous step still require backward")
-PENDING_BACKWARD_RE = re.compile(r"Unable to hit fast path of CUDAGraphs because", re.I)
 # torch < 2.13: a cudagraph tree is set up per thread-local state; a first call from another
 # thread fails an assertion in cudagraph_trees.get_obj
 THREAD_TLS_RE = re.compile(r"_is_key_in_tls|cudagraph_trees\.py.*\bget_obj\b", re.S)
@@ -74,15 +71,15 @@ def first_line(text: str) -> str:
 # hit fast path of CUDAGraphs because of pending, uninvoked backwards" (and "Unable to end
 # warm up phase ..." in 2.1), 2.13 "... because outputs from a previous step still require
 # backward"
-PENDING_BACKWARD_ANY_RE = re.compile(
+PENDING_BACKWARD_RE = re.compile(
     r"Unable to (?:hit fast path|end warm ?up phase) of CUDAGraphs because (?:of pending,? "
     r"uninvoked backwards|outputs from a previous step still require backward)", re.I)
 # the recompile limit, from torchdynamo 2022 ("hit recompilation cache limit (64) for
 # function") to 2.13 ("hit config.recompile_limit (8)"), its exception names, and the one line
 # only that warning prints ("   last reason: 0/7: ...", convert_frame.py), which is what a
 # paste often keeps
-RECOMPILE_LIMIT_ANY_RE = re.compile(
-    RECOMPILE_LIMIT_RE.pattern + r"|hit recompilation cache limit|RecompileLimitExceeded|"
+RECOMPILE_LIMIT_RE = re.compile(
+    _RECOMPILE_LIMIT_2_X + r"|hit recompilation cache limit|RecompileLimitExceeded|"
     r"CacheLimitExceeded|(?:cache_size_limit|recompile_limit|cache size limit) reached|"
     r"^\s*last reason:\s*\d+/\d+:", re.I)
 # torch's graph-break documentation page for a GB code (torch/_dynamo/exc.py,

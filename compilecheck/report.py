@@ -49,6 +49,7 @@ class CellResult:
     compiled_spread: list | None = None
     speedup_range: list | None = None  # [low, high]: eager's spread over compiled's
     compile_profile: dict | None = None  # where the compile time went (profile.py)
+    gpu_ms: list | None = None  # [eager, compiled] median CUDA-event times (GPU only)
 
     @property
     def classes(self) -> list[str]:

@@ -90,7 +90,7 @@ def _v2() -> dict:
     cell["properties"].update({
         "pattern": {"type": "string"}, "warmup": {"type": "integer"},
         "eager_spread": _RANGE, "compiled_spread": _RANGE, "speedup_range": _RANGE,
-        "compile_profile": {"type": ["object", "null"]},
+        "compile_profile": {"type": ["object", "null"]}, "gpu_ms": _RANGE,
         "predicted": {"type": ["string", "null"]}, "role": {"type": "string"}})
     finding = cell["properties"]["findings"]["items"]
     finding["properties"]["class"] = {"enum": list(CLASSES)}

@@ -21,8 +21,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from .messages import (CUDAGRAPH_SKIP_RE, OOM_TEXT, OVERWRITE_RE, PENDING_BACKWARD_ANY_RE,
-                       RECOMPILE_LIMIT_ANY_RE)
+from .messages import (CUDAGRAPH_SKIP_RE, OOM_TEXT, OVERWRITE_RE, PENDING_BACKWARD_RE,
+                       RECOMPILE_LIMIT_RE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,7 +119,7 @@ PATTERNS: dict[str, TextPatterns] = {
          "not equal", "fail_accuracy", "greatest", "has_nan", "has_inf", "nan loss", "loss:nan",
          "loss: nan", "loss=nan", "loss = nan")),
     "recompile_limit": TextPatterns(
-        ((RECOMPILE_LIMIT_ANY_RE, None),),
+        ((RECOMPILE_LIMIT_RE, None),),
         ("recompile_limit", "cache_size_limit", "failonrecompilelimithit", "cache limit",
          "recompilelimitexceeded", "cachelimitexceeded", "last reason")),
     "runtime_error": TextPatterns(
@@ -133,7 +133,7 @@ PATTERNS: dict[str, TextPatterns] = {
         ("quantile", "error", "exception"),
         # the error set_stance("fail_on_recompile") raises is the recompile (eval_frame.py)
         exclude=re.compile(r"Detected recompile when torch\.compile stance")),
-    "cudagraph_never_recorded": TextPatterns(((PENDING_BACKWARD_ANY_RE, None),),
+    "cudagraph_never_recorded": TextPatterns(((PENDING_BACKWARD_RE, None),),
                                              ("pending", "require backward")),
     "cudagraph_threads": TextPatterns(
         ((re.compile(r"torch\._C\._is_key_in_tls|tree_manager_containers|"
