@@ -18,6 +18,7 @@ class CallPattern:
     grad: bool = False  # autograd recording during the calls
     keep: bool = False  # the caller keeps each output
     threads: int = 1
+    predicts: str | None = None  # what CUDA graphs do to any module called this way
 
 
 PATTERNS: dict[str, CallPattern] = {p.name: p for p in (
@@ -26,11 +27,11 @@ PATTERNS: dict[str, CallPattern] = {p.name: p for p in (
                 "on a GPU this keeps each output and checks it after later calls: under CUDA "
                 "graphs a replay returns the same tensor object every call, so a kept output "
                 "changes silently (and the first two calls' outputs raise when read)",
-                keep=True),
+                keep=True, predicts="kept_output_overwritten"),
     CallPattern("grad", "called with grad enabled, as a module comes out of training code",
                 None, grad=True),
     CallPattern("threads", f"calls from {THREADS} threads, interleaved",
                 f"on a GPU this calls from {THREADS} threads in turn: each thread gets its own "
                 "cudagraph tree (torch >= 2.13) or an assertion (older torch)",
-                threads=THREADS),
+                threads=THREADS, predicts="cudagraph_threads"),
 )}

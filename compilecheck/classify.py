@@ -82,9 +82,13 @@ def _r(x, nd=4):
 def predict(cells: list[CellResult]) -> list[CellResult]:
     """A CUDA-graph cell that could not run gets what its measured sibling (same variant and
     mode, CUDA graphs off) says CUDA graphs would do."""
+    from .callpatterns import PATTERNS
+
     by_key = {(c.variant, c.mode, c.role, c.pattern, c.cudagraphs): c for c in cells}
     out = []
     for c in cells:
+        if c.status == "skip" and c.role == "call-pattern" and "CUDA" in (c.error or ""):
+            c = dataclasses.replace(c, predicted=PATTERNS[c.pattern].predicts)
         if c.status == "skip" and c.cudagraphs == "on" and c.pattern == "loop":
             sib = by_key.get((c.variant, c.mode, c.role, c.pattern, "off")) or next(
                 (s for s in cells if s.variant == c.variant and s.mode == c.mode

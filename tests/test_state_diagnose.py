@@ -118,3 +118,30 @@ def test_torchs_lazy_linear_is_the_module_not_the_harness(runs):
                 and c["status"] != "skip"]
     assert compiled and all(c["status"] == "pass" for c in compiled), compiled
     assert run.report["recommendation"]["name"] == "full-fix"
+
+
+def test_cpu_predictions_for_these_modules_held_on_the_h200(runs):
+    """The same modules in reduce-overhead on an H200 (tests/data/gpu): what each CPU run
+    predicted for CUDA graphs is what the GPU did, and the calibration window's warm-up of 5
+    calls passed there with CUDA graphs."""
+    import importlib.util
+    import json
+
+    from conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("evidence_table",
+                                                  ROOT / "scripts" / "evidence_table.py")
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    gpu = json.loads((ROOT / "tests/data/gpu/h200-torch2.11.0/audit-release/"
+                      "h200-torch2.11.0-state.json").read_text())
+    compared = {}
+    for name, run in runs.items():
+        for cell, mode, predicted, measured in table.rows(run.report, gpu):
+            assert predicted == measured, (cell, predicted, measured)
+            compared[cell] = measured
+    assert compared["lazy_attr"] == compared["cache_dict"] == compared["growing_cache"] == \
+        "cudagraph_overwrite"
+    assert compared["running_stats"] == compared["lazy_linear"] == "pass"
+    assert compared["inplace_buffer"] == "warn"  # a buffer written in place: allowed
+    assert compared["window_calibrated [warm-up]"] == "pass"
