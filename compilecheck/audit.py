@@ -395,6 +395,8 @@ def warmup_calls(writes: list[Write]) -> int:
     changing (first-call initialisation, a calibration window); running state is left."""
     k = 0
     for w in writes:
+        if w.lazy:  # torch initialises its lazy modules before tracing: nothing to warm up
+            continue
         if w.changed == "first":
             k = max(k, 1)
         elif w.changed.startswith("until "):

@@ -62,6 +62,7 @@ _WRAPPER = re.compile(
     r"|[\w.-]+\s{2,}\|\s?"  # docker compose: service  | ...
     r")")
 _BOX = str.maketrans("", "", "│╭╮╰╯─")
+_OWN_LINES = ("compilecheck worker: cell ",)  # diagnose's worker naming a cell: no message
 
 
 class ExplainError(ValueError):
@@ -329,8 +330,9 @@ class _Reader:
         else:
             text, alone = self.classify(raw, low)
         self.follow(text, n)
-        if low is None or not text:
-            self.prev = (text, n, None, None, raw)
+        if low is None or not text or text.startswith(_OWN_LINES):
+            self.prev = (text, n, None, None, raw) if not text.startswith(_OWN_LINES) else \
+                ("", n, None, None, "")
             return
         prev_text, prev_no, prev_cls, prev_hit, prev_raw = self.prev
         if prev_text is None:

@@ -94,6 +94,10 @@ PATTERNS: dict[str, TextPatterns] = {
     "state_mutation": TextPatterns(
         ((re.compile(r"(guard failure|^\s*-\s*\d+/\d+:|triggered by).*?"
                      r"(\bself\b|L\[['\"]self['\"]\])(\.\w+|\[['\"][\w.]+['\"]\])+", I),
+          "recompile on a guard over module state"),
+         # an attribute forward creates: `not hasattr(self, '_cache')`
+         (re.compile(r"(guard failure|^\s*-\s*\d+/\d+:|triggered by).*?"
+                     r"hasattr\((?:self|L\[['\"]self['\"]\])[^,]*,\s*['\"]\w+['\"]\)", I),
           "recompile on a guard over module state"),),
         ("self",),
         # a guard on an object's identity or type, or dynamo's module-version guard, says the

@@ -2,6 +2,8 @@
 
     python scripts/evidence_table.py CPU_REPORT.json GPU_REPORT.json [GPU_REPORT.json ...]
 
+(a GPU report's column is named after its folders: tests/data/gpu/GPU-TORCH/RELEASE/)
+
 For every cell of a GPU report that ran with CUDA graphs, the cell of the CPU report with the
 same variant, mode, role and call pattern: what the CPU predicted (from its CUDA-graphs-off
 twin, or from what the call pattern showed there) and what the GPU measured.
@@ -59,11 +61,16 @@ def rows(cpu: dict, gpu: dict) -> list[list[str]]:
     return out
 
 
-def markdown(cpu: dict, gpus: list[dict]) -> str:
-    lines = ["| cell | mode | CPU prediction | GPU result |", "|---|---|---|---|"]
-    for gpu in gpus:
-        for r in rows(cpu, gpu):
-            lines.append("| " + " | ".join(r) + " |")
+def markdown(cpu: dict, gpus: dict) -> str:
+    """One row per cell and mode; one column per GPU report (``gpus``: title -> report)."""
+    table: dict = {}
+    for i, gpu in enumerate(gpus.values()):
+        for cell, mode, predicted, measured in rows(cpu, gpu):
+            row = table.setdefault((cell, mode), [cell, mode, predicted] + ["not run"] * len(gpus))
+            row[3 + i] = measured
+    head = ["cell", "mode", "CPU prediction", *gpus]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in table.values()]
     return "\n".join(lines)
 
 
@@ -71,8 +78,13 @@ def main(argv):
     if len(argv) < 3:
         print(__doc__.strip(), file=sys.stderr)
         return 2
+    import os
+
     load = lambda p: json.load(open(p, encoding="utf-8"))  # noqa: E731
-    print(markdown(load(argv[1]), [load(p) for p in argv[2:]]))
+    gpus = {f"{os.path.basename(os.path.dirname(os.path.dirname(os.path.abspath(p))))} "
+            f"({os.path.basename(os.path.dirname(os.path.abspath(p)))})": load(p)
+            for p in argv[2:]}
+    print(markdown(load(argv[1]), gpus))
     return 0
 
 
