@@ -117,7 +117,7 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
     from .diagnose import start_pool
     from .plan import DiagnoseOptions
 
-    pool = start_pool(DiagnoseOptions(jobs=jobs or 0, timeout=timeout))
+    pool = start_pool(DiagnoseOptions(jobs=jobs or 0, timeout=timeout, device=device))
     try:
         options = _validated_options(device, variants, modes, cudagraphs, shape, wbits, abits,
                                      block, act_pct, permute, iters, timeout, jobs, seed,

@@ -8,6 +8,7 @@ import threading
 import time
 
 from . import classify as cls_
+from .estimate import estimate
 from .knobs import lint
 from .ladder import decide
 from .plan import DiagnoseOptions, ladder_key, plan as make_plan
@@ -40,7 +41,7 @@ class Progress:
 def start_pool(options: DiagnoseOptions) -> Pool:
     """Workers for ``options``, started now: they import torch while the caller goes on."""
     jobs = options.effective_jobs
-    return Pool(jobs, options.timeout).prestart([()] * jobs)
+    return Pool(jobs, options.timeout, options.device).prestart([()] * jobs)
 
 
 def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | None = None,
@@ -102,15 +103,17 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
     cells = [cls_.classify(results[s]) for s in specs]
     cells = cls_.predict(cells)
     knobs = lint()
-    ladder, recommendation = decide(the_plan, list(zip(cells, specs)), knobs)
+    ladder, recommendation, decided = decide(the_plan, list(zip(cells, specs)), knobs)
     if environment is None:
         env_thread.join()
         environment = env_box.get("env") or env_block(options.device, full=False)
     env = dict(environment)
     env.update(shape=options.shape, seed=options.seed, iters=options.iters)
-    return Report(env, knobs, cells, ladder, recommendation, the_plan.target_mode,
-                  interrupted=pool.interrupted, state_writes=state_writes(results),
-                  judged_patterns=options.patterns if options.judge_patterns else ("loop",))
+    report = Report(env, knobs, cells, ladder, recommendation, the_plan.target_mode,
+                    interrupted=pool.interrupted, state_writes=state_writes(results),
+                    judged_patterns=options.patterns if options.judge_patterns else ("loop",))
+    report.estimate = estimate(report, decided, the_plan, options)
+    return report
 
 
 def _needed_deferred(the_plan, results) -> list:

@@ -63,7 +63,8 @@ def _basis(cells: list[CellResult], deciding: CellResult, mode_has_cg: bool,
             f"{pred or 'unknown'}"), pred
 
 
-def decide(plan: Plan, cells_specs: list, knobs: list) -> tuple[list[Rung], dict]:
+def decide(plan: Plan, cells_specs: list, knobs: list) -> tuple[list[Rung], dict, dict]:
+    """The rungs, the recommendation, and the cell each rung's status rests on."""
     by_key = {ladder_key(spec): c for c, spec in cells_specs}
     ignored = {k["name"] for k in knobs if k.get("read_by_torch") is False}
     mode = plan.target_mode
@@ -71,6 +72,7 @@ def decide(plan: Plan, cells_specs: list, knobs: list) -> tuple[list[Rung], dict
     mode_has_cg = bool(modes.get(mode, {}).get("triton.cudagraphs"))
     no_cg = no_cudagraphs_form(mode, modes)
     rungs: list[Rung] = []
+    decided: dict = {}  # rung name -> the cell its status rests on
     for number, entry in enumerate(RUNGS):
         keys = plan.rungs.get(entry.name) or []
         cells = _cells_of(keys, by_key)
@@ -85,6 +87,7 @@ def decide(plan: Plan, cells_specs: list, knobs: list) -> tuple[list[Rung], dict
             rung.status = "skip"
             rung.why = (deciding.error if deciding else None) or "not measured"
         else:
+            decided[entry.name] = deciding
             rung.status, rung.speedup = deciding.status, deciding.speedup
             rung.speedup_range = deciding.speedup_range
             rung.basis, rung.predicted = _basis(cells, deciding, mode_has_cg,
@@ -111,7 +114,7 @@ def decide(plan: Plan, cells_specs: list, knobs: list) -> tuple[list[Rung], dict
         elif r.name == "warm-up" and keys and r.status != "skip" and not r.warmup:
             _wraps(r, by_name["full-fix"],
                    "the state audit saw no write that a warm-up removes (0 calls needed)")
-    return rungs, recommend(rungs, mode, mode_has_cg)
+    return rungs, recommend(rungs, mode, mode_has_cg), decided
 
 
 def _wraps(rung: Rung, twin: Rung, reason: str):

@@ -143,8 +143,9 @@ class Worker:
             pass
 
 
-def worker_env(extra: tuple, threads: int, jobs: int) -> dict:
+def worker_env(extra: tuple, threads: int, jobs: int, device: str = "cpu") -> dict:
     env = dict(os.environ)
+    env["COMPILECHECK_DEVICE"] = device  # what the worker warms the compiler up on
     env.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")  # no compile pool per worker
     env["COMPILECHECK_THREADS"] = str(max(1, threads))
     # make the package importable in the worker exactly as it is here, and whatever the
@@ -167,8 +168,9 @@ class Pool:
     suppress-errors rung) get workers started with it. Workers can be started before the
     cells are known (``prestart``), so importing torch overlaps the caller's own start-up."""
 
-    def __init__(self, jobs: int, timeout: float):
+    def __init__(self, jobs: int, timeout: float, device: str = "cpu"):
         self.jobs = max(1, jobs)
+        self.device = device
         self.timeout = timeout
         self.threads = max(1, (os.cpu_count() or 1) // self.jobs)
         self.log_dir = tempfile.mkdtemp(prefix="compilecheck-")
@@ -184,7 +186,7 @@ class Pool:
         return self
 
     def _new_worker(self, extra_env: tuple) -> Worker:
-        w = Worker(worker_env(extra_env, self.threads, self.jobs), self.log_dir)
+        w = Worker(worker_env(extra_env, self.threads, self.jobs, self.device), self.log_dir)
         with self._lock:
             self._workers.append(w)
         return w

@@ -51,3 +51,13 @@ def parse_shape(text: str, block: int = 1) -> Shape:
         if n % block:
             raise ValueError(f"shape {text!r}: {name}={n} is not a multiple of block={block}")
     return shape
+
+
+# The policy the layer is deployed in: per tower, its layer count and the presets of its seven
+# linears (q, k, v, o, gate, up, down), REFERENCE.md section 3.
+POLICY: dict[str, tuple[int, tuple[str, ...]]] = {
+    "PaliGemma 2B": (18, ("gemma-2b-q", "gemma-2b-kv", "gemma-2b-kv", "gemma-2b-q", "gemma-2b",
+                          "gemma-2b", "gemma-2b-down")),
+    "action expert 300M": (18, ("gemma-300m-q", "gemma-300m-kv", "gemma-300m-kv",
+                                "gemma-300m-o", "gemma-300m", "gemma-300m", "gemma-300m-down")),
+}

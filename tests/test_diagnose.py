@@ -85,7 +85,7 @@ def test_deployed_layer_every_write_with_its_line(default_run):
         line = int(writes[path]["where"].rsplit(":", 1)[1])
         assert text in src[line - 1], (path, src[line - 1])
     assert rep["state_writes"]["deployed"]["warmup"] == 1
-    cold = cells(rep, variant="deployed", mode="default", role="matrix")[0]
+    (cold,) = cells(rep, variant="deployed", mode="default", role="matrix", pattern="loop")
     attrs = {f.get("attribute") for f in cold["findings"] if f["class"] == "state_mutation"}
     assert {"_act_scale", "_cached_weight_key", "_R_in_cache_dict"} <= attrs
     overwrite = [f for f in cold["findings"] if f.get("predicts") == "cudagraph_overwrite"]
@@ -94,7 +94,7 @@ def test_deployed_layer_every_write_with_its_line(default_run):
     assert slow and "_maybe_update_weight_cache" in slow[0]["detail"]
     assert cold["compile_profile"]["top_sources"][0]["function"] == \
         "_maybe_update_weight_cache"
-    warm = [c for c in cells(rep, role="warm-up") if c["status"] != "skip"][0]
+    (warm,) = [c for c in cells(rep, role="warm-up") if c["status"] != "skip"]
     assert warm["status"] == "pass" and warm["graphs"] == 1 and warm["recompiles"] == 0
     assert warm["warmup"] == 1 and warm["findings"] == []
     assert warm["compile_profile"]["ops"] < cold["compile_profile"]["ops"]

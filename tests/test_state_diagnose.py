@@ -74,7 +74,8 @@ def test_lazy_state_is_named_and_the_warm_up_rung_keeps_compile_on(runs, name, e
 def test_a_calibration_window_needs_its_whole_window(runs):
     run = runs["window_calibrated"]
     assert run.report["state_writes"]["window_calibrated"]["warmup"] == 5
-    cold = cells(run.report, variant="window_calibrated", cudagraphs="off", role="matrix")[0]
+    (cold,) = cells(run.report, variant="window_calibrated", cudagraphs="off", role="matrix",
+                    pattern="loop")
     found = {f.get("attribute"): f for f in cold["findings"] if f["class"] == "state_mutation"}
     # the running max is stored and read by the next call: under CUDA graphs, overwritten
     assert found["calib.running"]["predicts"] == "cudagraph_overwrite"
