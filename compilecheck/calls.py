@@ -14,6 +14,7 @@ import warnings
 
 import torch
 
+from .callpatterns import CallPattern
 from .statewalk import diff, walk
 
 def consume(out) -> torch.Tensor | None:

@@ -281,7 +281,7 @@ def test_families_of_issue_15(log, primary):
 
 def test_each_line_is_screened_once(monkeypatch):
     """Issue 15, item 4: a line that passes the screen is not lowercased and screened again."""
-    import compilecheck.explain as ex
+    import compilecheck.logreader as ex
 
     calls = []
 
@@ -304,7 +304,7 @@ def test_each_line_is_screened_once(monkeypatch):
 def test_one_keyword_scan_finds_every_class_a_line_may_be():
     """explain lists a line's candidate classes with one scan of its keywords; that scan
     (which reports matches that do not overlap) must not lose a class whose keyword is there."""
-    import compilecheck.explain as ex
+    import compilecheck.logtext as ex
     from compilecheck.textpatterns import PATTERNS
 
     for path in sorted(LOGS.glob("*.log")):
