@@ -171,9 +171,9 @@ def _overlap(a: Rung, b: Rung) -> bool:
 
 
 def recommend(rungs: list[Rung], mode: str, mode_has_cg: bool = True) -> dict:
-    # suppress-errors has cells of its own only where the cell it wraps failed to compile
     compiled = [r for r in rungs if r.name != "no-compile" and r.same_as is None
-                and _usable(r, mode_has_cg)]
+                and _usable(r, mode_has_cg)
+                and (r.name != "suppress-errors" or _rescued(rungs))]
     if not compiled:
         eager = next((r for r in rungs if r.name == "no-compile" and r.status == "pass"), None)
         if eager is None:
@@ -207,3 +207,9 @@ def recommend(rungs: list[Rung], mode: str, mode_has_cg: bool = True) -> dict:
     lines.append(f"Do this: {best.settings}.")
     return {"rung": best.rung, "name": best.name, "summary": " ".join(lines)}
 
+
+def _rescued(rungs: list[Rung]) -> bool:
+    """suppress-errors counts only where the rung it wraps failed to compile (diagnose runs
+    it only then; a report that measured both says so in full-fix's first finding)."""
+    twin = next((r for r in rungs if r.name == "full-fix"), None)
+    return twin is not None and twin.status == "fail" and twin.why.startswith("compile_error")

@@ -155,6 +155,7 @@ class Report:
             from .rungs import BY_NAME
 
             ladder = [Rung(**{"keeps_numerics": BY_NAME[r["name"]].keeps_numerics,
+                              "basis": _basis_v1(d, r),
                               **{k: v for k, v in r.items() if k in rung_names}})
                       for r in d["ladder"]]  # a /1 report's rungs get what their names mean
             return cls(d["environment"], d["knobs"], cells, ladder, d["recommendation"],
@@ -190,6 +191,19 @@ class Report:
 
     def __str__(self) -> str:
         return self.render("table")
+
+
+def _basis_v1(d: dict, rung: dict) -> str:
+    """What a /1 report's rung status rested on (/1 did not say): its CUDA-graphs cell where
+    one ran, which on a GPU means measured with CUDA graphs."""
+    if rung["status"] in ("n/a", "skip"):
+        return ""
+    where = "on the GPU" if d["environment"].get("device") == "cuda" else "on the CPU"
+    if rung["name"] == "no-compile":
+        return f"measured eager {where}"
+    if where == "on the GPU":
+        return "measured with CUDA graphs on the GPU"
+    return "measured on the CPU with CUDA graphs off (report /1)"
 
 
 def write_atomic(path: str, text: str) -> None:
