@@ -11,7 +11,7 @@ import pytest
 from compilecheck.report import write_atomic
 from compilecheck.schema import validate
 
-from conftest import USER_PROBES, cells, probe, run_cli
+from conftest import ROOT, USER_PROBES, cells, probe, run_cli
 
 P = str(USER_PROBES)
 
@@ -170,3 +170,50 @@ def test_same_seed_same_verdicts(default_run, tmp_path):
         assert _verdicts(r.report) == first
         assert [x["status"] for x in r.report["ladder"]] == \
             [x["status"] for x in default_run.report["ladder"]]
+
+
+def test_internal_error_in_the_command_is_one_line_exit_3(tmp_path, monkeypatch, capsys):
+    """A bug of compilecheck's own (here: the table renderer raising) is one line and exit
+    3; --debug shows the traceback."""
+    from compilecheck import cli, render
+
+    good = ROOT / "tests/data/gpu/h200-torch2.11.0/audit-release/h200-torch2.11.0-state.json"
+
+    def broken(report):
+        raise KeyError("a bug of ours")
+
+    monkeypatch.setattr(render, "table", broken)
+    monkeypatch.delenv(cli.DEBUG_ENV, raising=False)
+    with pytest.raises(SystemExit) as e:
+        cli.run(["report", str(good)])
+    assert e.value.code == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "internal error (a bug in compilecheck): KeyError" in err[0]
+    assert "--debug" in err[0]
+    with pytest.raises(KeyError):
+        cli.run(["--debug", "report", str(good)])
+    monkeypatch.delenv(cli.DEBUG_ENV, raising=False)
+
+
+def test_internal_error_in_a_worker_costs_only_its_cell(tmp_path):
+    """A worker that hits a bug of ours answers with it, is marked as ours (not the
+    module's), and runs the next cell."""
+    import dataclasses
+
+    from compilecheck.classify import INTERNAL, classify
+    from compilecheck.runner import Pool
+    from compilecheck.spec import CellSpec
+
+    good = CellSpec(variant="clean", mode="default", cudagraphs=False, device="cpu",
+                    probe=probe("clean"), iters=3)
+    bad = dataclasses.replace(good, pattern="no-such-pattern")  # the planner never makes it
+    pool = Pool(1, 300)
+    try:
+        results = pool.run([bad, good])
+    finally:
+        pool.close()
+    assert results[0].outcome == "internal"
+    cell = classify(results[0])
+    assert cell.status == "fail" and cell.findings == []
+    assert cell.error.startswith(INTERNAL) and "KeyError" in cell.error
+    assert results[1].outcome == "ok" and classify(results[1]).status == "pass"
