@@ -69,6 +69,21 @@ def test_guard_attribute(guard, attr):
     assert guard_attribute(guard) == attr
 
 
+def test_identity_guards_on_none_and_bools_are_named():
+    """torch 2.7 guards None and bools by identity; the worker names the object, as newer
+    torch's own guards do (`is None`, `== True`), and leaves other identities alone."""
+    from compilecheck.observe import _named_id_guards
+
+    assert _named_id_guards(f"0/0: ___check_obj_id(self._act_scale, {id(None)})") == \
+        "0/0: self._act_scale is None"
+    assert _named_id_guards(f"0/0: ___check_obj_id(L['self'].ready, {id(False)})") == \
+        "0/0: L['self'].ready == False"
+    assert _named_id_guards("0/0: ___check_obj_id(L['self'], 140234)") == \
+        "0/0: ___check_obj_id(L['self'], 140234)"
+    assert guard_attribute(_named_id_guards(
+        f"___check_obj_id(self._act_scale_initialized, {id(True)})")) == "_act_scale_initialized"
+
+
 @pytest.mark.parametrize("err,cls", [
     ({"type": "builtins.RuntimeError", "mro": ["builtins.RuntimeError"],
       "message": "Error: accessing tensor output of CUDAGraphs that has been overwritten by a "
