@@ -41,11 +41,16 @@ def test_recompile_limit_from_torchs_own_warning():
                     iters=torch._dynamo.config.recompile_limit + 3)
     findings, obs = observe(spec)
     classes = {f.cls for f in findings}
-    assert "recompile_limit" in classes, obs["logs"][-5:]
     assert "state_mutation" in classes
     sm = [f for f in findings if f.cls == "state_mutation"][0]
     assert "`calls`" in sm.detail and sm.where.endswith("user_probes.py:" + str(
         _line_of("self.calls = self.calls + 1")))
+    if sum(1 for m in obs["metrics"] if m["recompile_reason"]) == 1:
+        # torch 2.7 makes an int attribute of a user module a dynamic input after its first
+        # change: one recompile, no limit to reach; the finding must say so
+        assert "recompile_limit" not in classes and "stopped guarding" in sm.detail
+    else:
+        assert "recompile_limit" in classes, obs["logs"][-5:]
 
 
 def _line_of(text):
