@@ -8,7 +8,8 @@ consequence is real (shared/REFERENCE.md section 2b, measured on an H200):
 - a tensor computed in forward, stored in module state and READ by a later call: under CUDA
   graphs it is a graph output in the graph's pool, overwritten by the next replay;
 - a Python value that changes on later calls too: a guard fails and dynamo recompiles,
-  call after call until the recompile limit, then runs eager;
+  call after call until the recompile limit, then runs eager (torch 2.7 recompiles once for
+  an integer attribute, then takes it as a dynamic input: the finding says what was measured);
 - writes on the first call only (lazy initialisation): the first graph is traced through them
   and the function recompiles once; a warm-up before compiling removes both.
 
@@ -20,7 +21,7 @@ initialisation of torch's own lazy modules (dynamo runs it before tracing).
 from __future__ import annotations
 
 from .findings import Finding
-from .messages import OBJ_ID_GUARD_RE, guard_attribute, guard_line
+from .messages import OBJ_ID_GUARD_RE, RECOMPILE_LIMIT_RE, guard_attribute, guard_line
 
 OVERWRITE_TEXT = ("'accessing tensor output of CUDAGraphs that has been overwritten by a "
                   "subsequent run'")
@@ -38,6 +39,21 @@ def _recompiles(obs: dict) -> list[tuple[int, str]]:
     at = [i for i, c in enumerate(obs.get("calls") or []) for _ in range(c.get("compiles", 0))
           if i > 0]
     return list(zip(at, reasons)) if len(at) == len(reasons) else [(-1, r) for r in reasons]
+
+
+def _changed_without_recompile(obs: dict, writes, later: list[int]) -> list[int]:
+    """Calls that saw a changed value after the last recompile and compiled nothing, short of
+    the recompile limit: dynamo no longer guards on the value (torch <= 2.7 makes an integer
+    attribute of a user module dynamic after its first change, in
+    torch/_dynamo/utils.py:is_int_specialization_case; later torch specialises it and
+    recompiles on each change)."""
+    calls = obs.get("calls") or []
+    if not later or min(later) < 0 or any(RECOMPILE_LIMIT_RE.search(line)
+                                          for line in obs.get("logs") or []):
+        return []
+    seen = {i + 1 for _, at in writes for i in at}
+    return [i for i in sorted(seen) if max(later) < i < len(calls)
+            and not calls[i].get("compiles")]
 
 
 def _warmup_sentence(k: int) -> str:
@@ -99,11 +115,22 @@ def state_findings(obs: dict) -> list[Finding]:
                       f"{_warmup_sentence(k)}")
         else:
             spans = sorted({w["changed"] for w, _ in writes})
-            detail = (f"{who} {listed}, Python state that changes on later calls too "
-                      f"({', '.join(spans)}): each change fails a guard and dynamo recompiled "
-                      f"on {_calls(later)} (guard `{guard}`), until its recompile limit, then "
-                      "runs eager. Keep such values out of forward, or make them tensors "
-                      "updated in place.")
+            quiet = _changed_without_recompile(obs, writes, later)
+            if quiet:  # torch 2.7: an integer attribute becomes a dynamic input
+                detail = (f"{who} {listed}, Python state that changes on later calls too "
+                          f"({', '.join(spans)}): the change failed a guard and dynamo "
+                          f"recompiled on {_calls(later)} (guard `{guard}`), then stopped "
+                          f"guarding on it: {_calls(quiet)} saw it change again and compiled "
+                          "nothing (dynamo made the value a dynamic input of the graph, as "
+                          "torch 2.7 does for an integer attribute after its first change). "
+                          "Keep such values out of forward, or make them tensors updated in "
+                          "place.")
+            else:
+                detail = (f"{who} {listed}, Python state that changes on later calls too "
+                          f"({', '.join(spans)}): each change fails a guard and dynamo "
+                          f"recompiled on {_calls(later)} (guard `{guard}`), until its "
+                          "recompile limit, then runs eager. Keep such values out of forward, "
+                          "or make them tensors updated in place.")
         out.append(Finding("state_mutation", detail, writes[0][0]["where"], paths[0],
                            "recompile"))
     return out

@@ -3,6 +3,7 @@ warnings), its counters and its compilation metrics; and errors as plain records
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 
 import torch
@@ -76,9 +77,30 @@ def _plain(v):
     return v if v is None or isinstance(v, (int, float, str, bool)) else str(v)
 
 
+# torch <= 2.7 guards None and bools by identity (GuardBuilder.CONSTANT_MATCH calls ID_MATCH):
+# `___check_obj_id(self._act_scale, 94312...)`, where newer torch writes `self._act_scale is
+# None` (NONE_MATCH) or `self.ready == True` (BOOL_MATCH). The id means something only in the
+# process that compiled: name the object here, as newer torch does.
+_ID_GUARD_RE = re.compile(r"___check_obj_id\((.+?), (\d+)\)")
+
+
+def _named_id_guards(reason):
+    if not reason or "___check_obj_id" not in reason:
+        return reason
+    singletons = {id(None): "is None", id(True): "== True", id(False): "== False"}
+
+    def name(m):
+        test = singletons.get(int(m.group(2)))
+        return f"{m.group(1)} {test}" if test else m.group(0)
+    return _ID_GUARD_RE.sub(name, reason)
+
+
 def metrics() -> list[dict]:
     get = getattr(torch._dynamo.utils, "get_compilation_metrics", None)
-    return [{k: _plain(getattr(m, k, None)) for k in METRIC_FIELDS} for m in (get() if get else [])]
+    out = [{k: _plain(getattr(m, k, None)) for k in METRIC_FIELDS} for m in (get() if get else [])]
+    for m in out:
+        m["recompile_reason"] = _named_id_guards(m["recompile_reason"])
+    return out
 
 
 def counters() -> dict:

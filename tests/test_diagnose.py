@@ -1,5 +1,7 @@
 """compilecheck diagnose end to end on CPU: real compiles of the tiny DuQuant probe."""
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -48,6 +50,10 @@ def test_lazy_and_buffer_clone_show_state_mutation_on_act_scale(default_run):
                           str(default_run.json_path.parent / path)).read().splitlines()
             assert line_text in source[int(line) - 1]  # the user's own assignment line
             assert c["recompiles"] == 1
+            # the recompile is the state's, with its guard named (torch 2.7 writes a guard on
+            # None or a bool as ___check_obj_id): no separate recompile finding, no `?`
+            assert "recompile" not in {f["class"] for f in c["findings"]}
+            assert not any("guard `?`" in f["detail"] for f in found)
 
 
 def test_calibrated_and_weight_only_pass_with_zero_recompiles(default_run):
@@ -270,9 +276,18 @@ def test_explain_on_the_run_log_finds_what_the_report_found(default_run):
     reported = {f["class"] for c in default_run.report["cells"] for f in c["findings"]}
     # what torch itself logs of it (the recompiles on module state); slow_compile and the
     # grad prediction come from compilecheck's own measurements, not from torch's log
-    assert reported == {"state_mutation", "slow_compile", "cudagraph_never_recorded"}
-    assert result.primary == "state_mutation" and "state_mutation" in found
+    expected = {"state_mutation", "slow_compile", "cudagraph_never_recorded"}
     text = default_run.log_path.read_text(errors="replace")
+    if "graph_break" in reported:
+        # torch 2.7 cannot trace torch.quantile whole (its check of q is a data-dependent
+        # aten.equal); later torch can. torch's own break, so every one the workers logged
+        # is at a torch.quantile line of the probe
+        at = re.findall(r"Graph break .*?in user code at (\S+):(\d+)", text)
+        assert at and all("torch.quantile(" in Path(f).read_text().splitlines()[int(n) - 1]
+                          for f, n in at), at
+        expected.add("graph_break")
+    assert reported == expected
+    assert result.primary == "state_mutation" and "state_mutation" in found
     assert "_act_scale" in text and "compilecheck worker: cell lazy / default" in text
 
 

@@ -79,7 +79,10 @@ def test_a_calibration_window_needs_its_whole_window(runs):
     found = {f.get("attribute"): f for f in cold["findings"] if f["class"] == "state_mutation"}
     # the running max is stored and read by the next call: under CUDA graphs, overwritten
     assert found["calib.running"]["predicts"] == "cudagraph_overwrite"
-    assert cold["recompiles"] >= 2  # the counter changes on each call of the window
+    if cold["recompiles"] == 1:  # torch 2.7: the int became a dynamic input after one change
+        assert "stopped guarding" in found["calib.seen"]["detail"]
+    else:
+        assert cold["recompiles"] >= 2  # the counter changes on each call of the window
 
 
 def test_running_statistics_are_no_hazard(runs):
