@@ -17,7 +17,8 @@ METRIC_FIELDS = (
     "entire_frame_compile_time_s", "backend_compile_time_s", "inductor_compile_time_s",
     "code_gen_time_s", "dynamo_cumulative_compile_time_us",
     "aot_autograd_cumulative_compile_time_us", "inductor_cumulative_compile_time_us",
-    "inductor_code_gen_cumulative_compile_time_us", "compile_id", "guard_count",
+    "inductor_code_gen_cumulative_compile_time_us", "triton_compile_time_us", "compile_id",
+    "guard_count",
 )
 
 
