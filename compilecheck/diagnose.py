@@ -50,8 +50,7 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
 
     the_plan = make_plan(options)
     # cells with their own environment first: their worker's start overlaps the others
-    runnable = sorted((c for c in the_plan.cells if c.skip_reason is None),
-                      key=lambda c: not c.env)
+    runnable = schedule([c for c in the_plan.cells if c.skip_reason is None], the_plan.modes)
     progress = Progress(len(the_plan.cells), quiet)
     pool = pool or start_pool(options)
     jobs = min(pool.jobs, max(1, len(runnable)))
@@ -68,10 +67,14 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
         progress.done += n
         progress.say(f"[{progress.done}/{progress.total}] {n} cell(s) skip: {reason}")
     env_box: dict = {}
-    if environment is None:  # collect_env shells out: let it run while the cells do
-        env_thread = threading.Thread(
-            target=lambda: env_box.update(env=env_block(options.device)), daemon=True)
-        env_thread.start()
+
+    def background():  # collect_env shells out, the knob lint reads torch: while cells run
+        env_box["knobs"] = lint()
+        if environment is None:
+            env_box["env"] = env_block(options.device)
+
+    env_thread = threading.Thread(target=background, daemon=True)
+    env_thread.start()
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_term(signum, frame):
@@ -102,10 +105,10 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
         pool.close()
     cells = [cls_.classify(results[s]) for s in specs]
     cells = cls_.predict(cells)
-    knobs = lint()
+    env_thread.join()
+    knobs = env_box.get("knobs") if "knobs" in env_box else lint()
     ladder, recommendation, decided = decide(the_plan, list(zip(cells, specs)), knobs)
     if environment is None:
-        env_thread.join()
         environment = env_box.get("env") or env_block(options.device, full=False)
     env = dict(environment)
     env.update(shape=options.shape, seed=options.seed, iters=options.iters)
@@ -114,6 +117,28 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
                     judged_patterns=options.patterns if options.judge_patterns else ("loop",))
     report.estimate = estimate(report, decided, the_plan, options)
     return report
+
+
+def graph_key(c, modes: dict) -> tuple:
+    """Cells with equal keys compile the same graphs with the same inductor options (e.g. a
+    module in default and in reduce-overhead without CUDA graphs)."""
+    options = dict(modes.get(c.mode, {})) if c.mode != "eager" else {}
+    options["triton.cudagraphs"] = bool(c.cudagraphs and options.get("triton.cudagraphs"))
+    return (c.variant, c.probe, c.shape, c.config, c.seed, c.warmup, c.pattern, c.env,
+            c.mode == "eager", tuple(sorted(options.items())))
+
+
+def schedule(cells: list, modes: dict) -> list:
+    """The order the workers take cells in: the first cell of each distinct graph, compiled
+    cells before eager ones, then the cells whose graph an earlier one compiled (by then in
+    inductor's cache, so they are answered instead of compiled again at the same time)."""
+    seen, first, again = set(), [], []
+    for c in cells:
+        key = graph_key(c, modes)
+        (again if key in seen else first).append(c)
+        seen.add(key)
+    first.sort(key=lambda c: c.mode == "eager")
+    return first + again
 
 
 def _needed_deferred(the_plan, results) -> list:

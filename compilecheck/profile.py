@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 
 import torch
 
@@ -28,9 +29,12 @@ class RecordingBackend:
         self.inner = torch._TorchCompileInductorWrapper(mode, options, None)  # dynamic: as torch.compile's default
         self.__name__ = "inductor"  # a registered backend's name: torch treats it as one
         self.graphs: list = []
+        self.own_s = 0.0  # what recording the graphs cost
 
     def __call__(self, gm, example_inputs, **kw):
+        t = time.perf_counter()
         self.graphs.append(_graph_summary(gm))
+        self.own_s += time.perf_counter() - t
         return self.inner(gm, example_inputs, **kw)
 
     def reset(self):
@@ -114,6 +118,7 @@ def build(backend: RecordingBackend | None, metrics: list[dict]) -> dict:
                          "share": round(n / ops, 3) if ops else 0.0} for (f, fn), n in top],
         "hot_lines": [{"where": f"{f}:{line}", "ops": n} for (f, line), n in hot],
         "within": within,  # function -> operations made inside it (itself or its callees)
+        "profile_s": round(backend.own_s, 4) if backend else 0.0,  # the profile's own cost
     }
 
 

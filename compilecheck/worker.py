@@ -34,17 +34,21 @@ def warm_compiler(device: str):
     the C++ toolchain and ISA checks, the headers; on a GPU Triton's start): 15-25 s on a
     2-core CPU with a cold cache, 3 s with a warm one. Pay them here, before the first cell,
     one worker at a time (a lock in inductor's cache folder), so that the next worker finds
-    them cached and no cell's compile time carries them."""
+    them cached and no cell's compile time carries them. Once a cache folder is warm (a mark
+    left there), workers warm up side by side."""
     import fcntl
 
     import torch
 
+    lock = None
     try:
         folder = _inductor_cache_dir()
-        os.makedirs(folder, exist_ok=True)
-        lock = open(os.path.join(folder, "compilecheck-warm.lock"), "w")
+        done = os.path.join(folder, "compilecheck-warm.done")
+        if not os.path.exists(done):  # a cold cache: one worker at a time
+            os.makedirs(folder, exist_ok=True)
+            lock = open(os.path.join(folder, "compilecheck-warm.lock"), "w")
     except OSError:
-        lock = None
+        done = None
     try:
         if lock is not None:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -52,6 +56,8 @@ def warm_compiler(device: str):
             device = "cuda" if torch.cuda.is_available() else "cpu"
         x = torch.randn(4, 4, device=device)
         torch.compile(lambda t: (t * 2 + 1).relu())(x)
+        if done and lock is not None:
+            open(done, "w").close()
     except Exception as e:  # the cells will meet it again, and report it
         print(f"compilecheck worker: warming the compiler failed: {e}", file=sys.stderr)
     finally:
