@@ -29,7 +29,9 @@ def classify(raw: RawResult) -> CellResult:
     base = dict(variant=spec.variant, mode=spec.mode, device=spec.device,
                 cudagraphs="on" if spec.cudagraphs else "off", wbits=wbits, abits=abits,
                 role=spec.role, shape=spec.shape if spec.probe is None else "",
-                wall_s=round(raw.wall_s, 3) if raw.wall_s else None, pattern=spec.pattern,
+                wall_s=round(raw.wall_s, 3) if raw.wall_s and not raw.same_as else None,
+                pattern=spec.pattern,
+                same_as=raw.same_as.mode if raw.same_as is not None else None,
                 warmup=obs.get("warmup", max(spec.warmup, 0)))
     if raw.outcome in ("skip", "interrupted"):
         return CellResult(status="skip", findings=[], error=raw.detail, **base)

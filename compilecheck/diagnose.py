@@ -14,6 +14,7 @@ from .ladder import decide
 from .plan import DiagnoseOptions, ladder_key, plan as make_plan
 from .report import Report
 from .runner import Pool, RawResult
+from .schedule import as_alias, plan_runs
 
 
 class Progress:
@@ -49,14 +50,15 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
     from .envinfo import environment as env_block
 
     the_plan = make_plan(options)
-    # cells with their own environment first: their worker's start overlaps the others
-    runnable = schedule([c for c in the_plan.cells if c.skip_reason is None], the_plan.modes)
-    progress = Progress(len(the_plan.cells), quiet)
+    runnable, aliases = plan_runs([c for c in the_plan.cells if c.skip_reason is None],
+                                  the_plan.modes)
+    progress = Progress(len(the_plan.cells) - len(aliases), quiet)
     pool = pool or start_pool(options)
     jobs = min(pool.jobs, max(1, len(runnable)))
+    skipped_n = sum(1 for c in the_plan.cells if c.skip_reason is not None)
     progress.say(f"compilecheck: {len(the_plan.cells)} cells ({len(runnable)} to run, "
-                 f"{len(the_plan.cells) - len(runnable)} skipped here) on {options.device}, "
-                 f"{jobs} worker(s)")
+                 f"{len(aliases)} the same experiment as one of those, {skipped_n} skipped "
+                 f"here) on {options.device}, {jobs} worker(s)")
     results: dict = {}
     skipped: dict = {}
     for spec in the_plan.cells:
@@ -88,6 +90,8 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
     try:
         for r in pool.run(runnable, on_result=progress):
             results[r.spec] = r
+        for alias, measured in aliases.items():
+            results[alias] = as_alias(results[measured], alias)
         extra = _needed_deferred(the_plan, results)
         if extra and not pool.interrupted:
             progress.total += len(extra)
@@ -117,28 +121,6 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
                     judged_patterns=options.patterns if options.judge_patterns else ("loop",))
     report.estimate = estimate(report, decided, the_plan, options)
     return report
-
-
-def graph_key(c, modes: dict) -> tuple:
-    """Cells with equal keys compile the same graphs with the same inductor options (e.g. a
-    module in default and in reduce-overhead without CUDA graphs)."""
-    options = dict(modes.get(c.mode, {})) if c.mode != "eager" else {}
-    options["triton.cudagraphs"] = bool(c.cudagraphs and options.get("triton.cudagraphs"))
-    return (c.variant, c.probe, c.shape, c.config, c.seed, c.warmup, c.pattern, c.env,
-            c.mode == "eager", tuple(sorted(options.items())))
-
-
-def schedule(cells: list, modes: dict) -> list:
-    """The order the workers take cells in: the first cell of each distinct graph, compiled
-    cells before eager ones, then the cells whose graph an earlier one compiled (by then in
-    inductor's cache, so they are answered instead of compiled again at the same time)."""
-    seen, first, again = set(), [], []
-    for c in cells:
-        key = graph_key(c, modes)
-        (again if key in seen else first).append(c)
-        seen.add(key)
-    first.sort(key=lambda c: c.mode == "eager")
-    return first + again
 
 
 def _needed_deferred(the_plan, results) -> list:

@@ -33,7 +33,8 @@ def cell_rows(cells, full=True):
     for c in cells:
         classes = ", ".join(dict.fromkeys(c.classes)) or (
             f"(predicted: {c.predicted})" if c.predicted else "")
-        row = [cell_label(c), c.mode, c.cudagraphs, ICON[c.status], classes,
+        mode = f"{c.mode} (= {c.same_as})" if getattr(c, "same_as", None) else c.mode
+        row = [cell_label(c), mode, c.cudagraphs, ICON[c.status], classes,
                _f(c.compile_s, "{:.1f}"), _f(c.eager_ms, "{:.3f}"), _f(c.compiled_ms, "{:.3f}"),
                _f(c.speedup), _f(c.max_abs_err, "{:.2g}")]
         if full:

@@ -50,6 +50,7 @@ class CellResult:
     speedup_range: list | None = None  # [low, high]: eager's spread over compiled's
     compile_profile: dict | None = None  # where the compile time went (profile.py)
     gpu_ms: list | None = None  # [eager, compiled] median CUDA-event times (GPU only)
+    same_as: str | None = None  # measured once with the cell of this mode (same experiment)
 
     @property
     def classes(self) -> list[str]:

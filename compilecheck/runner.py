@@ -27,6 +27,7 @@ class RawResult:
     detail: str = ""  # signal / exit code / reason
     stderr_tail: str = ""
     wall_s: float = 0.0
+    same_as: CellSpec | None = None  # the cell that measured it (the same experiment)
 
 
 def _signal_name(code: int) -> str:

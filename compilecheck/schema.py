@@ -91,7 +91,8 @@ def _v2() -> dict:
         "pattern": {"type": "string"}, "warmup": {"type": "integer"},
         "eager_spread": _RANGE, "compiled_spread": _RANGE, "speedup_range": _RANGE,
         "compile_profile": {"type": ["object", "null"]}, "gpu_ms": _RANGE,
-        "predicted": {"type": ["string", "null"]}, "role": {"type": "string"}})
+        "predicted": {"type": ["string", "null"]}, "role": {"type": "string"},
+        "same_as": {"type": ["string", "null"]}})
     finding = cell["properties"]["findings"]["items"]
     finding["properties"]["class"] = {"enum": list(CLASSES)}
     finding["properties"].update({"attribute": {"type": ["string", "null"]},
