@@ -9,6 +9,8 @@ cold inductor cache:
 1. one layer diagnosed as compilecheck does (a cell at 16x64x64, default mode): its profile;
 2. the whole stack compiled with one torch.compile, cold, then warmed up first (one eager call
    before compiling), timed to the end of the first compiled call;
+both after the process's one-time compile costs (compilecheck's workers pay those before their
+first cell, so a cell's profile does not carry them);
 and prints the estimate made from (1) for the stack's linears next to (2). Not a test:
 figures only (docs/performance.md keeps them).
 """
@@ -30,6 +32,8 @@ LAYER = r"""
 import json, sys, time
 from compilecheck.cell import run_cell
 from compilecheck.observe import install_log_capture
+from compilecheck.worker import warm_compiler
+warm_compiler("cpu")  # as a worker does: the process's one-time compile costs paid before
 from compilecheck.probes.config import DuQuantConfig
 from compilecheck.spec import CellSpec
 install_log_capture()
@@ -79,6 +83,8 @@ class Stack(nn.Module):
     def forward(self, xs):
         return [self.towers[n](xs[n]) for n in self.towers]
 
+from compilecheck.worker import warm_compiler
+warm_compiler("cpu")  # the same one-time costs paid before, as for the single layer
 torch.manual_seed(0)
 m = Stack().eval()
 xs = {n: torch.randn(8, d) for n, (d, _, _) in towers.items()}
