@@ -93,5 +93,7 @@ def estimate(report, decided: dict, plan, options) -> dict | None:
     out["notes"] = [SITES_NOTE + ".",
                     "Per-block work traced into the graph is scaled by each shape's blocks; the "
                     "seconds are this machine's, with a cold inductor cache.",
-                    f"Measured from {basis}; an estimate, not a measurement."]
+                    f"Measured from {basis}; an estimate, not a measurement (against a real "
+                    "stack of 28 layers on a CPU its total was within about 20%, "
+                    "docs/performance.md)."]
     return out
