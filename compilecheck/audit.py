@@ -86,7 +86,7 @@ def run_audit(module: torch.nn.Module, inputs, sync=lambda: None, max_calls: int
     per_call: list[list[Change]] = []
     stopped, error = "cap", None
     try:
-        snap = walk(module)
+        snap = walk(module, data=True)
         rec.refresh(snap)
         for call in range(max_calls):
             rec.call = call
@@ -98,7 +98,7 @@ def run_audit(module: torch.nn.Module, inputs, sync=lambda: None, max_calls: int
                     sync()
                 finally:
                     rec.active = False
-            after = walk(module)
+            after = walk(module, data=True)
             changes = diff(snap, after)
             rec.note_stored(changes, snap, after)
             per_call.append(changes)
@@ -140,7 +140,7 @@ def _writes(rec: Recorder, per_call, lazy_prefixes) -> list[Write]:
     out = []
     for path in dict.fromkeys([*changed, *written]):
         calls = written.get(path, set()) | changed.get(path, set())
-        w = where.get(path)
+        w = where.get(path) or rec.last_use.get(path)  # a kernel that wrote it unannounced
         out.append(Write(
             path=path, kind=kinds.get(path, "value"), calls=call_span(calls, n),
             where=f"{short_path(w[0])}:{w[1]}" if w else None, tensor=tensors.get(path, False),

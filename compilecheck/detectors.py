@@ -9,7 +9,7 @@ import re
 
 from .findings import CLASSES, Finding
 from .slowcompile import slow_compile
-from .sources import is_user_file, short_path
+from .sources import is_module_code, is_user_file, short_path
 from . import callchecks, gbregistry
 from .consequences import explained_guards, state_findings
 from .messages import (COMPILE_TYPES, CUDAGRAPH_SKIP_RE, OBJ_ID_GUARD_RE, OOM_TEXT, OOM_TYPES,
@@ -123,9 +123,10 @@ def _detect_recompile(o: Observed):
         attr = _state_guard(guard)
         if not guard or (attr and (attr in explained or not o.obs.get("audit"))):
             continue
-        out.append(Finding("recompile", f"recompiled {m.get('co_name')}: {guard}",
-                           f"{short_path(m.get('co_filename') or '?')}:"
-                           f"{m.get('co_firstlineno')}"))
+        path = m.get("co_filename") or ""
+        where = f"{short_path(path)}:{m.get('co_firstlineno')}" if path and \
+            is_module_code(path) else _user_frame(m.get("recompile_reason") or "")
+        out.append(Finding("recompile", f"recompiled {m.get('co_name')}: {guard}", where))
     return out
 
 

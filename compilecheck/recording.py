@@ -12,7 +12,7 @@ import sys
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from .sources import is_user_file
+from .sources import is_module_code, is_user_file
 from .statewalk import Change, fingerprint, item_path, module_storages, storage_ptr
 
 
@@ -102,6 +102,7 @@ class Recorder:
         self.stored: dict[int, tuple[str, int]] = {}  # storage -> (path, call it was stored)
         self.read_later: set[str] = set()
         self.work: dict[int, dict[str, int]] = {}  # call -> function -> operations
+        self.last_use: dict[str, tuple] = {}  # path -> where an op last took its tensor
         self._user_files: dict[str, bool] = {}
         self._patched: dict[type, object] = {}
 
@@ -117,7 +118,7 @@ class Recorder:
             if type(e.value) in (dict, list) and not isinstance(e.owner, torch.Tensor):
                 wrapped = _recording(e.value, self, path)
                 _assign(e.owner, e.name, wrapped)
-                e.value, e.print = wrapped, fingerprint(wrapped)
+                e.value, e.print = wrapped, fingerprint(wrapped, True)
             self._patch(type(e.owner))
         for m in self.root.modules():
             self._patch(type(m))
@@ -160,11 +161,11 @@ class Recorder:
 
     # -- what is recorded
     def _where(self, frame=None):
-        """The user's line that made the write: the innermost user frame between it and the
-        audit's own call of the module (a write torch makes by itself has none)."""
+        """The line that made the write: the innermost frame of the module's code (the
+        user's, or torch's own layers) between it and the audit's own call of the module."""
         frame = frame or sys._getframe(2)
         while frame is not None and frame.f_code is not self.stop:
-            if is_user_file(frame.f_code.co_filename):
+            if is_module_code(frame.f_code.co_filename):
                 return frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name
             frame = frame.f_back
         return None
@@ -182,7 +183,14 @@ class Recorder:
             self.events.append(Event(self.call, path, self._where()))
 
     def on_op(self, func, args, kwargs):
-        self._count_work(sys._getframe(2))
+        frame = sys._getframe(2)
+        self._count_work(frame)
+        where = None
+        for v in (*args, *kwargs.values()):  # the op each tensor of the tree last went into
+            path = self.storages.get(storage_ptr(v)) if isinstance(v, torch.Tensor) else None
+            if path:
+                where = where or self._where(frame)
+                self.last_use[path] = where
         schema = func._schema
         for i, a in enumerate(schema.arguments):
             if a.alias_info is None or not a.alias_info.is_write:

@@ -70,7 +70,7 @@ def write_rows(writes):
     from .consequences import effect
 
     return [[w["path"], w["kind"] + (" (tensor)" if w["tensor"] else ""), w["calls"],
-             w["changed"], w["where"] or "(not seen: written around __setattr__)", effect(w)]
+             w["changed"], w["where"] or "(line not seen)", effect(w)]
             for w in writes]
 
 

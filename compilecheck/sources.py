@@ -36,6 +36,18 @@ def is_user_file(path: str) -> bool:
     return not (ours or path.startswith(torch_dir()) or path.startswith(_stdlib()))
 
 
+_LAYERS = (os.path.join("nn", "modules") + os.sep, os.path.join("ao", "nn") + os.sep)
+
+
+def is_module_code(path: str) -> bool:
+    """Code a module's forward is made of: the user's, or torch's own layers
+    (torch/nn/modules, torch/ao/nn), whose lines are where their writes happen."""
+    if is_user_file(path):
+        return True
+    path = os.path.abspath(path)
+    return path.startswith(torch_dir()) and path[len(torch_dir()):].startswith(_LAYERS)
+
+
 def user_frame(frame) -> tuple[str, int, str] | None:
     """(file, line, function) of the innermost frame of the user's code."""
     while frame is not None:
@@ -46,7 +58,11 @@ def user_frame(frame) -> tuple[str, int, str] | None:
 
 
 def short_path(path: str) -> str:
-    """Relative to the working folder when inside it, else as given."""
+    """Relative to the working folder when inside it; torch's own files from `torch/`; else
+    as given."""
+    root = torch_dir()
+    if os.path.abspath(path).startswith(root):
+        return "torch/" + os.path.abspath(path)[len(root):]
     try:
         rel = os.path.relpath(path)
         return rel if not rel.startswith("..") else path

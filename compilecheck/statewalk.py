@@ -64,9 +64,24 @@ def _item_print(v):
     return ("o", id(v))
 
 
-def fingerprint(v):
+DATA_MAX = 1 << 24  # elements; a larger tensor is followed by its version counter alone
+
+
+def data_sum(t: torch.Tensor):
+    """A checksum of a floating tensor's data: some kernels write their tensors without
+    telling the version counter (batch norm's running statistics)."""
+    if not t.is_floating_point() or t.numel() > DATA_MAX or t.device.type == "meta":
+        return None
+    try:
+        with torch.no_grad():
+            return float(t.detach().sum(dtype=torch.float64))
+    except Exception:
+        return None
+
+
+def fingerprint(v, data: bool = False):
     if isinstance(v, torch.Tensor):
-        return ("tensor", id(v), tensor_version(v))
+        return ("tensor", id(v), tensor_version(v), data_sum(v) if data else None)
     if is_plain(v):
         return ("value", v)
     if isinstance(v, dict):
@@ -91,13 +106,14 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
-def walk(root: torch.nn.Module) -> dict[str, Entry]:
-    """Every piece of state reachable from ``root``, by dotted path."""
+def walk(root: torch.nn.Module, data: bool = False) -> dict[str, Entry]:
+    """Every piece of state reachable from ``root``, by dotted path. With ``data`` each
+    floating tensor's data is summed too (reads it: only where that is safe, in eager)."""
     out: dict[str, Entry] = {}
     seen: set[int] = set()
 
     def add(path, owner, name, value, depth):
-        out[path] = Entry(path, owner, name, value, fingerprint(value))
+        out[path] = Entry(path, owner, name, value, fingerprint(value, data))
         if isinstance(value, torch.Tensor):
             extra = getattr(value, "__dict__", None)
             for k, v in (extra or {}).items():  # Python attributes on a tensor (weight.CB)
@@ -126,7 +142,7 @@ def walk(root: torch.nn.Module) -> dict[str, Entry]:
         for k, v in list(items)[:MAX_ITEMS]:
             if isinstance(v, torch.Tensor) and storage_ptr(v) not in owned:
                 out[item_path(path, k)] = Entry(item_path(path, k), e.value, k, v,
-                                                fingerprint(v))
+                                                fingerprint(v, data))
     return out
 
 
@@ -152,7 +168,7 @@ def diff(before: dict[str, Entry], after: dict[str, Entry]) -> list[Change]:
             continue
         elif b.print[0] != a.print[0]:
             out.append(Change(path, "rebind", is_tensor))
-        elif b.print[0] == "tensor":
+        elif b.print[0] == "tensor":  # another object, or its version or data moved
             out.append(Change(path, "rebind" if b.print[1] != a.print[1] else "inplace", True))
         elif b.print[0] in ("value",):
             out.append(Change(path, "value", False))
@@ -211,8 +227,7 @@ class Checkpoint:
                 if c.kind == "create":
                     _put(new.owner, new.name, None, delete=True)
                 elif c.kind == "inplace":
-                    if c.path in self.data:
-                        old.value.copy_(self.data[c.path])
+                    continue  # tensors written in place: below, whether or not torch said so
                 elif old is not None and old.print[0] in ("dict", "list") and \
                         old.print[1] == new.print[1]:
                     saved = self.contents[id(old.value)]
@@ -223,6 +238,8 @@ class Checkpoint:
                         old.value[:] = saved
                 else:
                     _put(old.owner, old.name, old.value)
+            for path, saved in self.data.items():
+                self.snapshot[path].value.copy_(saved)
 
 
 def _put(owner, name, value, delete=False):

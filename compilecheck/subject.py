@@ -22,15 +22,22 @@ def to_device(value, device):
 def step_inputs(args: tuple, steps: int, seed: int) -> list[tuple]:
     """Distinct inputs for successive policy steps from one example: step 0 is the example,
     later steps perturb its floating-point tensors (the noise is made on the CPU and moved to
-    the example's device, so a factory may return inputs already on the GPU)."""
+    the example's device, so a factory may return inputs already on the GPU); a tensor given
+    twice stays one tensor, as dynamo guards on that."""
     g = torch.Generator().manual_seed(seed)
     out = []
     for i in range(steps):
-        out.append(tuple(
-            a + (0.05 * i * torch.randn(a.shape, generator=g)).to(a.device, a.dtype)
-            if isinstance(a, torch.Tensor) and a.is_floating_point() and i else a
-            for a in args
-        ))
+        made: dict = {}  # one input passed twice (q, k, v of self-attention) stays one
+
+        def perturbed(a):
+            if not (isinstance(a, torch.Tensor) and a.is_floating_point() and i):
+                return a
+            if id(a) not in made:
+                made[id(a)] = a + (0.05 * i * torch.randn(a.shape, generator=g)).to(a.device,
+                                                                                     a.dtype)
+            return made[id(a)]
+
+        out.append(tuple(perturbed(a) for a in args))
     return out
 
 

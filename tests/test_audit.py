@@ -167,3 +167,26 @@ def test_inputs_of_later_steps_stay_on_the_examples_device():
     x = torch.empty(4, 8, device="meta")
     steps = step_inputs((x,), 3, 0)
     assert all(s[0].device.type == "meta" for s in steps)
+
+
+def test_batch_norm_running_statistics_written_by_its_kernel_are_seen():
+    """torch's batch norm kernel updates running_mean/var in place without moving their version
+    counter (and its schema does not say it writes them): the audit sees the data change, and
+    places it at the layer's own line in torch."""
+    module = nn.Sequential(nn.Linear(16, 16), nn.BatchNorm1d(16))  # training mode
+    x = torch.randn(8, 16)
+    a = run_audit(module, lambda i: (x + i,))
+    w = writes_by_path(a)
+    for path in ("1.running_mean", "1.running_var", "1.num_batches_tracked"):
+        assert (w[path].kind, w[path].calls) == ("inplace", "every"), path
+        assert w[path].where and w[path].where.startswith("torch/nn/modules/batchnorm.py:")
+    assert a.warmup == 0  # running statistics: nothing a warm-up removes
+
+
+def test_one_input_given_twice_stays_one_input_in_later_steps():
+    """Self-attention called as m(x, x, x): later steps' inputs keep the aliasing (dynamo
+    guards on it), so the harness does not invent a recompile."""
+    x = torch.randn(2, 5, 8)
+    steps = step_inputs((x, x, x), 3, 0)
+    assert all(s[0] is s[1] is s[2] for s in steps)
+    assert not torch.equal(steps[1][0], steps[0][0])
