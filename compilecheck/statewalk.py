@@ -70,12 +70,12 @@ DATA_MAX = 1 << 24  # elements; a larger tensor is followed by its version count
 def data_sum(t: torch.Tensor):
     """A checksum of a floating tensor's data: some kernels write their tensors without
     telling the version counter (batch norm's running statistics)."""
-    if not t.is_floating_point() or t.numel() > DATA_MAX or t.device.type == "meta":
-        return None
     try:
+        if not t.is_floating_point() or t.numel() > DATA_MAX or t.device.type == "meta":
+            return None
         with torch.no_grad():
             return float(t.detach().sum(dtype=torch.float64))
-    except Exception:
+    except Exception:  # an uninitialised (lazy) parameter, a subclass without data
         return None
 
 
