@@ -20,8 +20,8 @@ import torch
 from torch import nn
 
 from .config import DuQuantConfig
-from .duquant import (apply_blocks, block_rotations, fake_quant, qmax, weight_scales,
-                      zigzag_permutation)
+from .duquant import (apply_blocks, block_rotations, checked_shape, fake_quant, qmax,
+                      weight_scales, zigzag_permutation)
 
 
 class PercentileCalibrator:
@@ -54,11 +54,7 @@ class DeployedDuQuantLinear(nn.Module):
 
     def __init__(self, linear: nn.Linear, config: DuQuantConfig):
         super().__init__()
-        config.validate()
-        out_f, in_f = linear.weight.shape
-        for what, n in (("in_features", in_f), ("out_features", out_f)):
-            if n % config.block:
-                raise ValueError(f"{what}={n} is not a multiple of block={config.block}")
+        out_f, in_f = checked_shape(linear, config)
         self.config = config
         self.in_features, self.out_features = in_f, out_f
         self.bias = nn.Parameter(linear.bias.detach().float().clone()) \

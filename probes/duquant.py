@@ -138,6 +138,16 @@ def fake_quant_activation(x: torch.Tensor, scale: torch.Tensor, bits: int) -> to
     return fake_quant(x, scale, bits)
 
 
+def checked_shape(linear: nn.Linear, config: DuQuantConfig) -> tuple[int, int]:
+    """(out, in) of ``linear``, both multiples of the config's block, or ValueError."""
+    config.validate()
+    out_f, in_f = linear.weight.shape
+    for what, n in (("in_features", in_f), ("out_features", out_f)):
+        if n % config.block:
+            raise ValueError(f"{what}={n} is not a multiple of block={config.block}")
+    return out_f, in_f
+
+
 class DuQuantLinear(nn.Module):
     """Shared mathematics of every variant; subclasses decide where the scale comes from."""
 
@@ -145,13 +155,9 @@ class DuQuantLinear(nn.Module):
 
     def __init__(self, linear: nn.Linear, config: DuQuantConfig):
         super().__init__()
-        config.validate()
-        out_f, in_f = linear.weight.shape
-        for what, n in (("in_features", in_f), ("out_features", out_f)):
-            if n % config.block:
-                raise ValueError(f"{what}={n} is not a multiple of block={config.block}")
+        self.out_features, self.in_features = checked_shape(linear, config)
         self.config = config
-        self.in_features, self.out_features = in_f, out_f
+        in_f = self.in_features
         w = linear.weight.detach().float()
         perm = (
             zigzag_permutation(w, config.block, config.ls)
