@@ -98,7 +98,7 @@ def one_shape(shape: str, modes: list[str], jobs: int | None):
     print(f"warm re-run                       : {warm_s:7.1f} s = {100 * warm_s / cold_s:.0f}% of "
           f"cold (goal <= 30%)")
     print(f"compile profiles' own cost        : {profile_s:7.3f} s in all cells")
-    print(f"state audit, per worker and probe : " + ", ".join(
+    print("state audit, per worker and probe : " + ", ".join(
         f"{v} {s:.3f} s" for v, s in audit_s.items()) + f" (sum {sum(audit_s.values()):.2f} s "
         f"= {100 * sum(audit_s.values()) / cold_s:.1f}% of cold per worker)")
     return cold_s, warm_s, bare_s

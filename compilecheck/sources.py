@@ -22,10 +22,7 @@ def _stdlib() -> str:
     return (sysconfig.get_paths().get("stdlib") or "\0") + os.sep
 
 
-def is_torch_file(path: str) -> bool:
-    return os.path.abspath(path).startswith(torch_dir())
-
-
+@functools.lru_cache(maxsize=4096)
 def is_user_file(path: str) -> bool:
     """Not torch, not compilecheck itself (its built-in probes count as user code), not the
     standard library, not a frozen or generated module."""
@@ -39,6 +36,7 @@ def is_user_file(path: str) -> bool:
 _LAYERS = (os.path.join("nn", "modules") + os.sep, os.path.join("ao", "nn") + os.sep)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_module_code(path: str) -> bool:
     """Code a module's forward is made of: the user's, or torch's own layers
     (torch/nn/modules, torch/ao/nn), whose lines are where their writes happen."""
@@ -46,15 +44,6 @@ def is_module_code(path: str) -> bool:
         return True
     path = os.path.abspath(path)
     return path.startswith(torch_dir()) and path[len(torch_dir()):].startswith(_LAYERS)
-
-
-def user_frame(frame) -> tuple[str, int, str] | None:
-    """(file, line, function) of the innermost frame of the user's code."""
-    while frame is not None:
-        if is_user_file(frame.f_code.co_filename):
-            return frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name
-        frame = frame.f_back
-    return None
 
 
 def short_path(path: str) -> str:
