@@ -1,4 +1,4 @@
-from compilecheck.cli import run
+from compilecheck.cli import main_script
 
 if __name__ == "__main__":
-    run()
+    main_script()

@@ -9,7 +9,7 @@ import time
 
 from . import classify as cls_
 from .estimate import estimate
-from .knobs import lint
+from .knobs import lint, set_knobs
 from .ladder import decide
 from .plan import DiagnoseOptions, ladder_key, plan as make_plan
 from .report import Report
@@ -70,13 +70,15 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
         progress.say(f"[{progress.done}/{progress.total}] {n} cell(s) skip: {reason}")
     env_box: dict = {}
 
-    def background():  # collect_env shells out, the knob lint reads torch: while cells run
+    def background():  # the knob lint reads torch's sources: while the cells run
         env_box["knobs"] = lint()
-        if environment is None:
-            env_box["env"] = env_block(options.device)
 
     env_thread = threading.Thread(target=background, daemon=True)
-    env_thread.start()
+
+    def on_result(raw):  # the workers are up: their start no longer needs the cores
+        if not env_thread.is_alive() and env_thread.ident is None:
+            env_thread.start()
+        progress(raw)
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_term(signum, frame):
@@ -88,7 +90,7 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
         previous = None
     specs = list(the_plan.cells)
     try:
-        for r in pool.run(runnable, on_result=progress):
+        for r in pool.run(runnable, on_result=on_result):
             results[r.spec] = r
         for alias, measured in aliases.items():
             results[alias] = as_alias(results[measured], alias)
@@ -109,11 +111,17 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
         pool.close()
     cells = [cls_.classify(results[s]) for s in specs]
     cells = cls_.predict(cells)
+    if env_thread.ident is None:  # no cell ran
+        env_thread.start()
     env_thread.join()
     knobs = env_box.get("knobs") if "knobs" in env_box else lint()
     ladder, recommendation, decided = decide(the_plan, list(zip(cells, specs)), knobs)
-    if environment is None:
-        environment = env_box.get("env") or env_block(options.device, full=False)
+    if environment is None:  # what a worker reported, with this process's own words
+        environment = pool.environment()
+        if environment is not None:
+            environment.update(variables=set_knobs(), argv=" ".join(sys.argv[1:]))
+        else:  # no worker started: ask torch here
+            environment = env_block(options.device)
     env = dict(environment)
     env.update(shape=options.shape, seed=options.seed, iters=options.iters)
     report = Report(env, knobs, cells, ladder, recommendation, the_plan.target_mode,

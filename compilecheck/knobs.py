@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import hashlib
 import importlib.util
 import json
 import mmap
@@ -57,10 +58,19 @@ def torch_version(root: str) -> str:
         return "unknown"
 
 
-def _cache_path(root: str) -> str:
+def cache_dir() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    stamp = f"{torch_version(root)}-{int(os.path.getmtime(root))}-{abs(hash(root)) % 10**8}"
-    return os.path.join(base, "compilecheck", f"torch-env-index-{stamp}.json")
+    return os.path.join(base, "compilecheck")
+
+
+def torch_stamp(root: str) -> str:
+    """The installed torch, stably across processes (str's hash() is salted per process)."""
+    where = hashlib.sha1(root.encode()).hexdigest()[:10]
+    return f"{torch_version(root)}-{int(os.path.getmtime(root))}-{where}"
+
+
+def _cache_path(root: str) -> str:
+    return os.path.join(cache_dir(), f"torch-env-index-{torch_stamp(root)}.json")
 
 
 def _scan_sources(root: str) -> dict[str, list[str]]:

@@ -23,10 +23,30 @@ class PlanError(ValueError):
 
 
 def torch_modes() -> dict[str, dict]:
-    """The compile modes the installed torch knows, with their options."""
+    """The compile modes the installed torch knows, with their options: asked of torch
+    (`list_mode_options`) once per installed torch and kept, so that a later run does not
+    import inductor in the parent just for this table."""
+    import json
+
+    from .knobs import cache_dir, torch_root, torch_stamp
+
+    path = os.path.join(cache_dir(), f"modes-{torch_stamp(torch_root())}.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        pass
     from torch._inductor import list_mode_options
 
-    return {name: dict(opts) for name, opts in list_mode_options().items()}
+    modes = {name: dict(opts) for name, opts in list_mode_options().items()}
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        from .report import write_atomic
+
+        write_atomic(path, json.dumps(modes, default=str))
+    except OSError:
+        pass  # a read-only home: ask torch each time
+    return modes
 
 
 def uses_cudagraphs(mode: str, modes: dict) -> bool:

@@ -50,6 +50,7 @@ class Worker:
         )
         self._buf = b""
         self.ready = False
+        self.hello: dict = {}  # what the worker said when it was ready (its environment)
 
     def _readline(self, deadline: float) -> bytes | None:
         """A full line, b"" on EOF, None on time-out."""
@@ -85,6 +86,10 @@ class Worker:
             line = self._readline(t0 + START_TIMEOUT_S)
             if not line:
                 return self._dead(spec, line, t0)
+            try:
+                self.hello = json.loads(line)
+            except ValueError:
+                self.hello = {}
             self.ready = True
             t0 = time.monotonic()
         deadline = t0 + timeout
@@ -255,6 +260,17 @@ class Pool:
             workers = list(self._workers)
         for w in workers:
             w.kill()
+
+    def environment(self) -> dict | None:
+        """The environment block a worker that started reported (torch and its config are
+        loaded there, so it costs the parent nothing); None if none started."""
+        with self._lock:
+            workers = list(self._workers)
+        for w in workers:
+            env = w.hello.get("environment")
+            if env and "environment_error" not in env:
+                return dict(env)
+        return None
 
     def save_logs(self, path: str):
         """Append every worker's output (what torch logged, cell by cell) to ``path``."""

@@ -1,8 +1,9 @@
 """Which cells run, and in what order. A cell that is the same experiment as another (the same
 module, call history, call pattern, device and inductor options: a module compiled in
 `reduce-overhead` without CUDA graphs is compiled exactly as in `default`) is measured once
-and reported under both names; compiled cells go before eager ones, so the long compiles start
-first."""
+and reported under both names. Compiled cells go before eager ones (the long compiles start
+first), and the cells the ladder and the call patterns need before the rest of the matrix (the
+recommendation's evidence comes first, and an interrupted run still has it)."""
 from __future__ import annotations
 
 import dataclasses
@@ -28,7 +29,7 @@ def plan_runs(cells: list[CellSpec], modes: dict) -> tuple[list[CellSpec], dict]
             aliases[c] = first[key]
         else:
             first[key] = c
-    runs = sorted(first.values(), key=lambda c: c.mode == "eager")
+    runs = sorted(first.values(), key=lambda c: (c.mode == "eager", c.role == "matrix"))
     return runs, aliases
 
 

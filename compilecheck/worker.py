@@ -67,6 +67,9 @@ def warm_compiler(device: str):
 
 
 def main() -> None:
+    import time
+
+    started = time.monotonic()
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
@@ -84,9 +87,22 @@ def main() -> None:
     import torch._dynamo  # noqa: F401  (the compile stack, loaded before the first cell)
     import torch._inductor.compile_fx  # noqa: F401
 
+    imported = time.monotonic()
     warm_compiler(os.environ.get("COMPILECHECK_DEVICE", "cpu"))
+    print(f"compilecheck worker: ready: torch {torch.__version__} imported in "
+          f"{imported - started:.1f} s, compiler warmed in {time.monotonic() - imported:.1f} s",
+          file=sys.stderr, flush=True)
 
-    proto.write(json.dumps({"ready": True}) + "\n")
+    from .envinfo import environment
+
+    device = os.environ.get("COMPILECHECK_DEVICE", "cpu")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:  # the environment block, for the report: torch and its config are loaded here
+        env = environment(device)
+    except Exception as e:
+        env = {"environment_error": f"{type(e).__name__}: {e}"}
+    proto.write(json.dumps({"ready": True, "environment": env}, default=str) + "\n")
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -95,7 +111,10 @@ def main() -> None:
             if spec.device == "cpu":
                 limit_memory()
             print(f"compilecheck worker: cell {spec.label}", file=sys.stderr, flush=True)
+            t0 = time.monotonic()
             obs = run_cell(spec)
+            print(f"compilecheck worker: cell {spec.label}: done in {time.monotonic() - t0:.2f} s",
+                  file=sys.stderr, flush=True)
         except BaseException as e:  # an internal error still answers, and the worker lives on
             traceback.print_exc()  # into the worker's log (diagnose --log keeps it)
             obs = {"internal_error": describe_error(e, "internal")}
