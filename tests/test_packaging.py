@@ -20,12 +20,13 @@ def test_wheel_carries_the_probes_inside_the_package(tmp_path):
     wheel = next(tmp_path.glob("compilecheck-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     for f in ("compilecheck/probes/__init__.py", "compilecheck/probes/duquant.py",
+              "compilecheck/probes/deployed.py",
               "compilecheck/cli.py", "compilecheck/pytest_plugin.py"):
         assert f in names
     assert not [n for n in names if n.startswith("probes/")]
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "compilecheck = compilecheck.cli:run" in text
+    assert "compilecheck = compilecheck.cli:main_script" in text
     assert "[pytest11]" in text
 
 
