@@ -119,9 +119,14 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
 
     pool = start_pool(DiagnoseOptions(jobs=jobs or 0, timeout=timeout, device=device))
     try:
-        options = _validated_options(device, variants, modes, cudagraphs, shape, wbits, abits,
-                                     block, act_pct, permute, iters, timeout, jobs, seed,
-                                     probes, strict, patterns)
+        from .options import OptionError, diagnose_options
+
+        try:
+            options = diagnose_options(device, variants, modes, cudagraphs, shape, wbits, abits,
+                                       block, act_pct, permute, iters, timeout, jobs, seed,
+                                       probes, strict, patterns)
+        except OptionError as e:
+            fail(str(e))
         from .diagnose import diagnose as run_diagnosis
 
         if log_path:
@@ -155,72 +160,6 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
                    f"{eager_failed[0].error}); nothing to compile", err=True)
         sys.exit(EXIT_PROBE)
     sys.exit(report.exit_code(strict))
-
-
-def _validated_options(device, variants, modes, cudagraphs, shape, wbits, abits, block, act_pct,
-                       permute, iters, timeout, jobs, seed, probes, strict, patterns=()):
-    """Every remaining input checked (torch needed from here on); one line and exit 2 on
-    the first bad one."""
-    from . import probes as builtin
-    from .probes.config import ConfigError, DuQuantConfig
-    from .userprobe import ProbeError, split_spec
-
-    for v in variants:
-        if v not in builtin.VARIANTS:
-            fail(f"--variant {v!r}: expected one of {', '.join(builtin.VARIANTS)}")
-    try:
-        cfg = DuQuantConfig.from_env(wbits=wbits, abits=abits, block=block, act_pct=act_pct,
-                                     permute=permute)
-    except (ConfigError, TypeError) as e:
-        fail(str(e).replace("wbits=", "--wbits ").replace("abits=", "--abits ")
-             .replace("block=", "--block ").replace("act_pct=", "--act-pct "))
-    try:
-        builtin.parse_shape(shape, cfg.block)
-    except ValueError as e:
-        fail(f"--shape: {e}")
-    import torch
-
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    elif device == "cuda" and not torch.cuda.is_available():
-        fail("--device cuda: no usable CUDA device here (torch.cuda.is_available() is False); "
-             "use --device cpu or auto")
-    from .plan import (DEFAULT_MODES, DEFAULT_PATTERNS, UPSTREAM_MODE, DiagnoseOptions,
-                       PlanError, plan, torch_modes)
-
-    known = torch_modes()
-    for m in modes:
-        if m != "eager" and m not in known:
-            fail(f"--mode {m!r}: not a mode of the installed torch {torch.__version__}; "
-                 f"expected eager or one of {', '.join(known)}")
-    for spec in probes:
-        try:
-            split_spec(spec)
-            _check_probe(spec)
-        except ProbeError as e:
-            fail(str(e))
-    default_modes = tuple(m for m in DEFAULT_MODES if m == "eager" or m in known)
-    options = DiagnoseOptions(
-        device=device, variants=tuple(dict.fromkeys(variants)) or tuple(builtin.VARIANTS),
-        modes=tuple(dict.fromkeys(modes)) or default_modes, cudagraphs=cudagraphs, shape=shape,
-        config=tuple(sorted(cfg.__dict__.items())), iters=iters, timeout=timeout,
-        jobs=jobs or 0, seed=seed, probes=tuple(probes), strict=strict,
-        target=None if any(m != "eager" for m in modes) else UPSTREAM_MODE,
-        patterns=tuple(dict.fromkeys(("loop", *patterns))) if patterns else DEFAULT_PATTERNS,
-        judge_patterns=bool(patterns))
-    try:
-        plan(options, known)
-    except PlanError as e:
-        fail(str(e))
-
-    return options
-
-
-def _check_probe(spec: str):
-    """Load and call the user's factory here, so a broken one is refused before any worker."""
-    from .userprobe import call_factory, load_factory
-
-    call_factory(load_factory(spec), spec)
 
 
 def _write_reports(report, json_path, md_path):
