@@ -1,6 +1,6 @@
 """Score `compilecheck explain` on the log corpus (not a test; figures only).
 
-    python benchmarks/eval_explain.py [--split tune|heldout|all] [--misses]
+    python benchmarks/eval_explain.py [--split tune|heldout|heldout2|heldout3|all] [--misses]
 
 Reads tests/data/logs/INDEX.md (file | source | primary | also | split), runs explain on each
 log of the chosen part and prints the primary-class accuracy and, per class, precision and
@@ -67,10 +67,11 @@ def report(title, rows, show_misses):
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--split", choices=["tune", "heldout", "heldout2", "all"], default="tune")
+    ap.add_argument("--split", choices=["tune", "heldout", "heldout2", "heldout3", "all"],
+                    default="tune")
     ap.add_argument("--misses", action="store_true", help="list the logs it gets wrong")
     a = ap.parse_args(argv)
-    parts = ["tune", "heldout", "heldout2"] if a.split == "all" else [a.split]
+    parts = ["tune", "heldout", "heldout2", "heldout3"] if a.split == "all" else [a.split]
     for part in parts:
         rows = []
         for name, truth, split in corpus():

@@ -36,8 +36,8 @@ def test_corpus_is_indexed_completely():
     indexed = {name for name, _, _ in corpus()}
     assert indexed == {p.name for p in LOGS.glob("*.log")}
     assert len(indexed) >= 120
-    assert len(corpus("tune")) + len(corpus("heldout")) + len(corpus("heldout2")) == \
-        len(indexed)
+    assert len(corpus("tune")) + len(corpus("heldout")) + len(corpus("heldout2")) + \
+        len(corpus("heldout3")) == len(indexed)
     assert len(corpus("heldout")) >= 30
 
 
@@ -79,6 +79,28 @@ def test_heldout_part_scores_at_least_90_percent():
         if result.primary != primary:
             wrong.append((name, primary, result.primary))
     assert 1 - len(wrong) / len(rows) >= 0.90, wrong
+
+
+# heldout3: 30 excerpts collected and labelled blind, scored once (27/30); the three it got
+# wrong are known misses, not fixed (the measurement is not tuning).
+HELDOUT3_BLIND_MISSES = {
+    "pt97146_triton_python_h_missing.log":
+        "gcc's `fatal error: Python.h: No such file or directory` is not read as a compile error",
+    "tritonbench349_prose_accelerator_errors.log":
+        "prose naming triton and operators that fail is read as a compile error",
+    "openpi654_autotune_out_of_resource_ignored.log":
+        "autotune choices dropped (`No valid triton configs ... Ignoring this choice.`) read as "
+        "a compile error",
+}
+
+
+@pytest.mark.parametrize("name,primary,also", corpus("heldout3"))
+def test_heldout3_log(name, primary, also):
+    result = _explain_file(name)
+    _points_at_real_lines(name, result)
+    if name in HELDOUT3_BLIND_MISSES:
+        pytest.xfail(HELDOUT3_BLIND_MISSES[name])
+    assert result.primary == primary, str(result)
 
 
 def test_json_shape_and_cli():
