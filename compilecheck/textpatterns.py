@@ -84,11 +84,16 @@ PATTERNS: dict[str, TextPatterns] = {
                      r"Could not guard on data-dependent|torch\._dynamo\.exc\.UserError|"
                      r"torch\._dynamo\.exc\.TorchRuntimeError|backend='?\w+'? raised|"
                      r"ptxas (?:fatal|error)|CompilationError|triton.*(?:error|failed)|"
-                     r"No valid triton configs|"
+                     # raised; not one autotuning choice dropped ("... OutOfResources: ...
+                     # Ignoring this choice.", which select_algorithm logs and goes on)
+                     r"(?:Exception|Error:?)\s+No valid triton configs|"
+                     r"No valid triton configs\.?\s*$|"
+                     # the C compiler a kernel's build runs, failing (a header missing)
+                     r"fatal error: [\w./+-]+: No such file or directory|"
                      r"\bERROR\b.*\bInductorError\b", I), None),),
         ("backendcompilerfailed", "inductorerror", "cppcompileerror", "loweringexception",
          "guardondatadependent", "internaltorchdynamoerror", "data-dependent", "usererror",
-         "torchruntimeerror", "raised", "ptxas", "compilationerror", "triton"),
+         "torchruntimeerror", "raised", "ptxas", "compilationerror", "triton", "fatal error:"),
         # torch before the registry raised the data-dependent branch break as a UserError
         exclude=re.compile(r"UserError: Dynamic control flow is not supported")),
     "state_mutation": TextPatterns(
