@@ -120,7 +120,7 @@ class Calls:
     recorded: dict  # thread -> CUDA graphs its tree recorded (GPU, CUDA graphs on)
 
 
-def run_steps(pattern: CallPattern, compiled, subject, steps: int, module,
+def run_steps(pattern: CallPattern, compiled, subject, steps: int,
               cudagraphs: bool = False) -> Calls:
     """The cell's policy steps, called the pattern's way; stops at the first error."""
     out: list[Step] = []
@@ -131,7 +131,7 @@ def run_steps(pattern: CallPattern, compiled, subject, steps: int, module,
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            _steps(out, runner, grad, compiled, subject, steps, module, pattern)
+            _steps(out, runner, grad, compiled, subject, steps, pattern)
         if cudagraphs and subject.device == "cuda":
             for t in range(max(1, pattern.threads)):
                 name = runner.call(t, lambda: threading.current_thread().name)
@@ -141,7 +141,8 @@ def run_steps(pattern: CallPattern, compiled, subject, steps: int, module,
     return Calls(out, [f"{w.category.__name__}: {w.message}"[:500] for w in caught], recorded)
 
 
-def _steps(out, runner, grad, compiled, subject, steps, module, pattern):
+def _steps(out, runner, grad, compiled, subject, steps, pattern):
+    module = subject.module  # what the compiled calls may change
     for i in range(steps):
         step = Step(i)
         before, compiles = walk(module), _compiles()

@@ -83,15 +83,15 @@ def _running_state(audit: dict) -> tuple[bool, list]:
     return bool(every), [w["path"] for w in every if w["kind"] == "inplace"]
 
 
-def _timings(spec, audit, ref_subject, compiled_subject, compiled, grad: bool):
+def _timed(spec, audit, calls: list, inputs, grad: bool = False) -> list:
+    """time_calls for ``calls`` [(callable, the module whose state it changes)], each timed
+    call on the state the steps left where forward changes state on every call, and that
+    state put back afterwards (for the next cell's timing)."""
     stateful, inplace = _running_state(audit)
-    modules = [ref_subject.module, compiled_subject.module]
-    prep = [Checkpoint(m, inplace).restore for m in modules] if stateful else None
-    mode = torch.enable_grad if grad else torch.no_grad
-    with mode():
-        out = time_calls([ref_subject.module, compiled], ref_subject.inputs(spec.iters - 1),
-                         spec.device, prep)
-    for restore in prep or ():  # the state the steps left, for the next cell's timing
+    prep = [Checkpoint(m, inplace).restore for _, m in calls] if stateful else None
+    with (torch.enable_grad if grad else torch.no_grad)():
+        out = time_calls([fn for fn, _ in calls], inputs, spec.device, prep)
+    for restore in prep or ():
         restore()
     return out
 
@@ -141,13 +141,8 @@ def run_cell(spec: CellSpec) -> dict:
     refs = ref["outputs"]
     if spec.mode == "eager":
         obs["steps_done"] = spec.iters
-        stateful, inplace = _running_state(audit)
-        prep = [Checkpoint(ref["subject"].module, inplace).restore] if stateful else None
-        with torch.no_grad():
-            (t,) = time_calls([ref["subject"].module], ref["subject"].inputs(spec.iters - 1),
-                              spec.device, prep)
-        for restore in prep or ():
-            restore()
+        eager = ref["subject"].module
+        (t,) = _timed(spec, audit, [(eager, eager)], ref["subject"].inputs(spec.iters - 1))
         obs["eager_ms"], obs["eager_spread"] = t.median_ms, t.to_json()
         return obs
 
@@ -163,7 +158,7 @@ def run_cell(spec: CellSpec) -> dict:
     except Exception as e:
         obs["error"] = describe_error(e, "compile")
         return obs
-    calls = run_steps(pattern, compiled, subject, spec.iters, subject.module, spec.cudagraphs)
+    calls = run_steps(pattern, compiled, subject, spec.iters, spec.cudagraphs)
     steps = calls.steps
     failed = next((s for s in steps if s.error is not None), None)
     if failed is not None:
@@ -182,7 +177,7 @@ def run_cell(spec: CellSpec) -> dict:
     if pattern.keep:
         obs["kept"] = {"problems": check_kept(steps), "same_object": same_objects(steps)}
     if pattern.grad:
-        obs["grad"] = {"enabled": True, "params_requiring_grad": sum(
+        obs["grad"] = {"params_requiring_grad": sum(
             p.requires_grad for p in subject.module.parameters())}
     # what torch recorded about the steps, before timing adds calls of its own
     obs["counters"] = observe.counters()
@@ -191,8 +186,10 @@ def run_cell(spec: CellSpec) -> dict:
     obs["profile"] = profile.build(backend, obs["metrics"])
     if failed is None:
         try:
-            eager_t, compiled_t = _timings(spec, audit, ref["subject"], subject, compiled,
-                                           pattern.grad)
+            eager = ref["subject"].module
+            eager_t, compiled_t = _timed(spec, audit, [(eager, eager),
+                                                       (compiled, subject.module)],
+                                         ref["subject"].inputs(spec.iters - 1), pattern.grad)
             obs["eager_ms"], obs["eager_spread"] = eager_t.median_ms, eager_t.to_json()
             obs["compiled_ms"], obs["compiled_spread"] = compiled_t.median_ms, \
                 compiled_t.to_json()

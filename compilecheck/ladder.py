@@ -30,11 +30,11 @@ def _deciding(cells: list[CellResult]) -> CellResult | None:
     return (on or ran or cells or [None])[0]
 
 
-def _finding_sentence(cell: CellResult) -> str:
-    f = cell.findings[0]
+def _finding_sentence(findings: list) -> str:
+    f = findings[0]
     where = f" at {f['where']}" if f.get("where") else ""
     first = f["detail"].split(". ")[0].rstrip(".")
-    more = len({x["class"] for x in cell.findings}) - 1
+    more = len({x["class"] for x in findings}) - 1
     others = f" (+{more} other finding class{'es' if more > 1 else ''})" if more > 0 else ""
     return f"{f['class']}{where}: {first}{others}"
 
@@ -139,8 +139,7 @@ def _why(name: str, cell: CellResult, rung: Rung, cg_form: bool) -> str:
             text += (f", after {cell.warmup} eager call(s) before compiling; the compiled "
                      "forward changed no module state that matters")
     else:
-        shown = CellResult(**{**cell.__dict__, "findings": findings})
-        text = _finding_sentence(shown) if findings else (cell.error or cell.status)
+        text = _finding_sentence(findings) if findings else (cell.error or cell.status)
     if moot:
         text += (f"; without CUDA graphs the overwrite of "
                  f"{', '.join('`' + f['attribute'] + '`' for f in moot if f.get('attribute'))} "
@@ -158,7 +157,7 @@ def _usable(r: Rung, mode_has_cg: bool) -> bool:
         return r.predicted not in ("cudagraph_overwrite", "fail")
     if r.status != "warn":
         return False
-    cg_form = mode_has_cg and r.name != "no-cudagraphs"
+    cg_form = mode_has_cg and BY_NAME[r.name].cudagraphs != "off"
     if r.basis.startswith("measured with CUDA graphs"):
         return True  # its CUDA-graph cell ran without failing: the hazard was measured absent
     return not (cg_form and r.predicted in ("cudagraph_overwrite", "fail"))
