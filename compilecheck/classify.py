@@ -85,11 +85,13 @@ def predict(cells: list[CellResult]) -> list[CellResult]:
     """A CUDA-graph cell that could not run gets what its measured sibling (same variant and
     mode, CUDA graphs off) says CUDA graphs would do."""
     from .callpatterns import PATTERNS
+    from .plan import NO_CUDA
 
     by_key = {(c.variant, c.mode, c.role, c.pattern, c.cudagraphs): c for c in cells}
     out = []
     for c in cells:
-        if c.status == "skip" and c.role == "call-pattern" and "CUDA" in (c.error or ""):
+        if c.status == "skip" and c.role == "call-pattern" and \
+                (c.error or "").startswith(NO_CUDA):  # not "nothing to check here"
             c = dataclasses.replace(c, predicted=PATTERNS[c.pattern].predicts)
         if c.status == "skip" and c.cudagraphs == "on" and c.pattern == "loop":
             sib = by_key.get((c.variant, c.mode, c.role, c.pattern, "off")) or next(

@@ -202,6 +202,11 @@ def test_misbehaving_modules_are_isolated(misbehaving_run):
     assert by["clean"]["status"] == "pass"
     assert len(rep["cells"]) == len({(c["variant"], c["mode"], c["cudagraphs"], c["role"],
                                       c["pattern"]) for c in rep["cells"]})
+    # target mode default has no CUDA graphs: the call patterns have nothing to check and
+    # predict nothing
+    pats = [c for c in rep["cells"] if c["role"] == "call-pattern"]
+    assert pats and all(c["status"] == "skip" and c["predicted"] is None
+                        and "runs without CUDA graphs" in c["error"] for c in pats)
     ladder = {r["name"]: r for r in rep["ladder"]}
     assert ladder["calibrated"]["status"] == ladder["abits16"]["status"] == "n/a"
     assert ladder["no-compile"]["status"] == "pass"
