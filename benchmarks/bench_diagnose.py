@@ -22,16 +22,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 BARE = r"""
 import json, sys, time
-from compilecheck.plan import DiagnoseOptions, plan
-from compilecheck.cell import run_cell
-from compilecheck.observe import install_log_capture
+from compilecheck.plan.cells import DiagnoseOptions, plan
+from compilecheck.run.cell import run_cell
+from compilecheck.observe.records import install_log_capture
 from compilecheck.probes.config import DuQuantConfig
 opts = json.loads(sys.argv[1])
 o = DiagnoseOptions(shape=opts["shape"], modes=tuple(opts["modes"]),
                     config=tuple(sorted(DuQuantConfig().__dict__.items())),
                     target=opts.get("target"))
-from compilecheck.schedule import plan_runs
-from compilecheck.worker import warm_compiler
+from compilecheck.plan.schedule import plan_runs
+from compilecheck.run.worker import warm_compiler
 p = plan(o)
 cells, _ = plan_runs([c for c in p.cells if c.skip_reason is None], p.modes)  # what diagnose runs
 install_log_capture()

@@ -30,12 +30,12 @@ TOKENS = 8
 
 LAYER = r"""
 import json, sys, time
-from compilecheck.cell import run_cell
-from compilecheck.observe import install_log_capture
-from compilecheck.worker import warm_compiler
+from compilecheck.run.cell import run_cell
+from compilecheck.observe.records import install_log_capture
+from compilecheck.run.worker import warm_compiler
 warm_compiler("cpu")  # as a worker does: the process's one-time compile costs paid before
 from compilecheck.probes.config import DuQuantConfig
-from compilecheck.spec import CellSpec
+from compilecheck.plan.spec import CellSpec
 install_log_capture()
 variant, warmup = sys.argv[1], int(sys.argv[2])
 spec = CellSpec(variant=variant, mode="default", cudagraphs=False, device="cpu",
@@ -83,7 +83,7 @@ class Stack(nn.Module):
     def forward(self, xs):
         return [self.towers[n](xs[n]) for n in self.towers]
 
-from compilecheck.worker import warm_compiler
+from compilecheck.run.worker import warm_compiler
 warm_compiler("cpu")  # the same one-time costs paid before, as for the single layer
 torch.manual_seed(0)
 m = Stack().eval()
@@ -121,9 +121,9 @@ def main():
     ap.add_argument("--variant", default="deployed")
     a = ap.parse_args()
     sys.path.insert(0, ROOT)
-    from compilecheck.estimate import _one_time_ops, policy_cost
+    from compilecheck.decide.estimate import _one_time_ops, policy_cost
     from compilecheck.probes.shapes import Shape
-    from compilecheck.report import CellResult
+    from compilecheck.vocab.results import CellResult
 
     towers = {n: (a.layers, [Shape(8, d, d), Shape(8, d, dk), Shape(8, d, dk), Shape(8, d, d),
                              Shape(8, d, h), Shape(8, d, h), Shape(8, h, d)])

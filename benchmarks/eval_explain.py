@@ -16,7 +16,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from compilecheck.explain import explain_lines  # noqa: E402
+from compilecheck.explain.command import explain_lines  # noqa: E402
 
 LOGS = os.path.join(ROOT, "tests", "data", "logs")
 

@@ -10,8 +10,8 @@ import os
 import re
 import tempfile
 
-from .plan import DEFAULT_MODES, DiagnoseOptions
-from .report import Report
+from .plan.cells import DEFAULT_MODES, DiagnoseOptions
+from .report.report import Report
 
 
 def check(module, args, modes=None, cudagraphs: str = "both", device: str = "auto",
@@ -22,9 +22,9 @@ def check(module, args, modes=None, cudagraphs: str = "both", device: str = "aut
     all)."""
     import torch
 
-    from .callpatterns import PATTERNS
+    from .vocab.callpatterns import PATTERNS
     from .diagnose import diagnose
-    from .plan import DEFAULT_PATTERNS, torch_modes
+    from .plan.cells import DEFAULT_PATTERNS, torch_modes
 
     if isinstance(args, torch.Tensor):
         args = (args,)
@@ -65,7 +65,7 @@ def failures(report: Report, strict: bool = True) -> list:
 
 def paragraph(cell) -> str:
     """One readable paragraph: class, attribute, file:line, fix."""
-    from .findings import CLASSES
+    from .vocab.findings import CLASSES
 
     called = f" / called {cell.pattern}" if cell.pattern != "loop" else ""
     head = f"compilecheck: {cell.variant} / {cell.mode} / cudagraphs {cell.cudagraphs}{called}"

@@ -86,9 +86,15 @@ def main(debug):
 @click.option("--strict", is_flag=True, help="count warn as failure")
 @click.option("--quiet", is_flag=True, help="no progress on stderr")
 @click.option("--list", "list_only", is_flag=True, help="list probes and variants, then exit")
+@click.option("--policy", default=None,
+              help="the built-in pi0-shaped policy of this size instead of one layer "
+                   "(--list shows the sizes)")
+@click.option("--details", is_flag=True,
+              help="after the first screen, the full tables (cells, state writes, call "
+                   "patterns, knobs, ladder)")
 def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, act_pct, permute,
              iters, timeout, jobs, seed, probes, patterns, json_path, md_path, log_path, strict,
-             quiet, list_only):
+             quiet, list_only, policy, details):
     """Compile the probe in every mode, with and without CUDA graphs, and find the rung."""
     # cheap checks first: no torch needed
     if iters < 3:
@@ -102,29 +108,31 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
     _check_out_path("--log", log_path)
     if probes and variants:
         fail("--probe and --variant are exclusive: a probe's cells are named after its factory")
-    from .callpatterns import PATTERNS
+    if probes and policy:
+        fail("--probe and --policy are exclusive: --policy builds the built-in policy")
+    from .vocab.callpatterns import PATTERNS
 
     for p in patterns:
         if p not in PATTERNS:
             fail(f"--call-pattern {p!r}: expected one of {', '.join(PATTERNS)}")
 
     if list_only:
-        from .listing import listing
+        from .plan.listing import listing
 
         click.echo(listing())
         return
     # Start the workers now: they import torch while this process checks the rest.
     from .diagnose import start_pool
-    from .plan import DiagnoseOptions
+    from .plan.cells import DiagnoseOptions
 
     pool = start_pool(DiagnoseOptions(jobs=jobs or 0, timeout=timeout, device=device))
     try:
-        from .options import OptionError, diagnose_options
+        from .plan.options import OptionError, diagnose_options
 
         try:
             options = diagnose_options(device, variants, modes, cudagraphs, shape, wbits, abits,
                                        block, act_pct, permute, iters, timeout, jobs, seed,
-                                       probes, strict, patterns)
+                                       probes, strict, patterns, policy)
         except OptionError as e:
             fail(str(e))
         from .diagnose import diagnose as run_diagnosis
@@ -141,12 +149,12 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
             _log_traceback(log_path)
         raise
     _write_reports(report, json_path, md_path)
-    click.echo(report.render("table"))
+    click.echo(report.render("table" if details else "screen"))
     if report.interrupted:
         click.echo("compilecheck: interrupted; finished cells are reported, the rest are "
                    "marked skip (interrupted)", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    from .classify import INTERNAL
+    from .classify.cells import INTERNAL
 
     internal = [c for c in report.cells if (c.error or "").startswith(INTERNAL)]
     if internal:
@@ -163,7 +171,7 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
 
 
 def _write_reports(report, json_path, md_path):
-    from .report import write_atomic
+    from .env.files import write_atomic
 
     for path, fmt in ((json_path, "json"), (md_path, "markdown")):
         if path:
@@ -182,15 +190,15 @@ def _write_reports(report, json_path, md_path):
                                              "a trap")
 def env(as_json, strict):
     """The environment block and the compile-knob lint."""
-    from .envinfo import environment
-    from .knobs import failing, lint
+    from .env.environment import environment
+    from .env.knobs import failing, lint
 
     block = environment()
     knobs = lint()
     if as_json:
         click.echo(json.dumps({"environment": block, "knobs": knobs}, indent=2, default=str))
     else:
-        from .render import env_text
+        from .report.render import env_text
 
         click.echo(env_text(block, knobs))
     sys.exit(1 if strict and failing(knobs) else 0)
@@ -202,7 +210,7 @@ def env(as_json, strict):
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 def explain(source, as_json):
     """Classify an existing log or traceback (FILE, or - for standard input)."""
-    from .explain import ExplainError, explain_stream, open_source
+    from .explain.command import ExplainError, explain_stream, open_source
 
     try:
         stream = open_source(source)
@@ -218,11 +226,12 @@ def explain(source, as_json):
 # --------------------------------------------------------------------------- report
 @main.command("report")
 @click.argument("path")
-@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]),
-              default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["screen", "table", "markdown", "json"]),
+              default="table", show_default=True,
+              help="screen: the first screen only; table: it and the full tables")
 def report_cmd(path, fmt):
     """Re-render a saved report."""
-    from .report import Report, ReportError
+    from .report.report import Report, ReportError
 
     try:
         rep = Report.load(path)

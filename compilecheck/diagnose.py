@@ -7,14 +7,14 @@ import sys
 import threading
 import time
 
-from . import classify as cls_
-from .estimate import estimate
-from .knobs import lint, set_knobs
-from .ladder import decide
-from .plan import DiagnoseOptions, ladder_key, plan as make_plan
-from .report import Report
-from .runner import Pool, RawResult
-from .schedule import as_alias, plan_runs
+from .classify import cells as cls_
+from .decide.estimate import estimate
+from .env.knobs import lint, set_knobs
+from .decide.ladder import decide
+from .plan.cells import DiagnoseOptions, ladder_key, plan as make_plan
+from .report.report import Report
+from .run.pool import Pool, RawResult
+from .plan.schedule import as_alias, plan_runs
 
 
 class Progress:
@@ -47,7 +47,7 @@ def start_pool(options: DiagnoseOptions) -> Pool:
 
 def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | None = None,
              pool: Pool | None = None, log_path: str | None = None) -> Report:
-    from .envinfo import environment as env_block
+    from .env.environment import environment as env_block
 
     the_plan = make_plan(options)
     runnable, aliases = plan_runs([c for c in the_plan.cells if c.skip_reason is None],

@@ -64,7 +64,10 @@ def build(variant: str, shape: Shape, config: DuQuantConfig, seed: int, steps: i
     return Probe(module, inputs)
 
 
+from .policy import POLICY_SIZES, PolicySize, build_policy, policy_inputs  # noqa: E402
+
 __all__ = [
     "VARIANTS", "Variant", "Probe", "build", "DuQuantConfig", "ConfigError", "DuQuantLinear",
     "PRESETS", "Shape", "parse_shape", "make_linear", "make_activations",
+    "POLICY_SIZES", "PolicySize", "build_policy", "policy_inputs",
 ]

@@ -4,10 +4,10 @@ import torch
 from torch import nn
 
 from compilecheck import probes
-from compilecheck.audit import run_audit
+from compilecheck.observe.audit import run_audit
 from compilecheck.probes.config import DuQuantConfig
-from compilecheck.statewalk import Checkpoint, walk
-from compilecheck.subject import step_inputs
+from compilecheck.observe.statewalk import Checkpoint, walk
+from compilecheck.run.subject import step_inputs
 
 from conftest import FIXTURES
 

@@ -4,10 +4,10 @@ import torch
 from torch import nn
 
 from compilecheck.api import check, failures, paragraph
-from compilecheck.cell import run_cell
-from compilecheck.detectors import Observed, detect_all
-from compilecheck.observe import install_log_capture
-from compilecheck.spec import CellSpec
+from compilecheck.run.cell import run_cell
+from compilecheck.classify.detectors import Observed, detect_all
+from compilecheck.observe.records import install_log_capture
+from compilecheck.plan.spec import CellSpec
 
 from conftest import probe
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from compilecheck.report import Report
-from compilecheck.schema import validate
+from compilecheck.report.report import Report
+from compilecheck.report.schema import validate
 
 from conftest import ROOT, cells, probe, run_cli
 
@@ -273,7 +273,7 @@ def test_markdown_renders_with_python_markdown(default_run):
 
 def test_explain_on_the_run_log_finds_what_the_report_found(default_run):
     """The workers' log (--log) read back by explain: the same vocabulary, the same verdict."""
-    from compilecheck.explain import explain_lines
+    from compilecheck.explain.command import explain_lines
 
     with open(default_run.log_path, encoding="utf-8", errors="replace") as f:
         result = explain_lines(f)
@@ -297,7 +297,7 @@ def test_explain_on_the_run_log_finds_what_the_report_found(default_run):
 
 
 def test_published_schema_is_the_one_validated():
-    from compilecheck.schema import REPORT_SCHEMA
+    from compilecheck.report.schema import REPORT_SCHEMA
 
     from conftest import ROOT
 

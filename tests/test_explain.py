@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from compilecheck.explain import explain_lines, explain_text, strip_prefixes
-from compilecheck.findings import CLASSES
+from compilecheck.explain.command import explain_lines, explain_text, strip_prefixes
+from compilecheck.vocab.findings import CLASSES
 
 LOGS = Path(__file__).parent / "data" / "logs"
 
@@ -300,7 +300,7 @@ def test_families_of_issue_15(log, primary):
 
 def test_each_line_is_screened_once(monkeypatch):
     """Issue 15, item 4: a line that passes the screen is not lowercased and screened again."""
-    import compilecheck.logreader as ex
+    import compilecheck.explain.reader as ex
 
     calls = []
 
@@ -323,8 +323,8 @@ def test_each_line_is_screened_once(monkeypatch):
 def test_one_keyword_scan_finds_every_class_a_line_may_be():
     """explain lists a line's candidate classes with one scan of its keywords; that scan
     (which reports matches that do not overlap) must not lose a class whose keyword is there."""
-    import compilecheck.logtext as ex
-    from compilecheck.textpatterns import PATTERNS
+    import compilecheck.explain.linetext as ex
+    from compilecheck.explain.textpatterns import PATTERNS
 
     for path in sorted(LOGS.glob("*.log")):
         for line in path.read_text(encoding="utf-8").splitlines():

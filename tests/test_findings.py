@@ -3,12 +3,12 @@ import dataclasses
 
 import pytest
 
-from compilecheck.cell import run_cell
-from compilecheck.observe import install_log_capture
-from compilecheck.detectors import Observed, detect_all, error_class
-from compilecheck.findings import status_of
-from compilecheck.messages import guard_attribute
-from compilecheck.spec import CellSpec
+from compilecheck.run.cell import run_cell
+from compilecheck.observe.records import install_log_capture
+from compilecheck.classify.detectors import Observed, detect_all, error_class
+from compilecheck.vocab.findings import status_of
+from compilecheck.vocab.messages import guard_attribute
+from compilecheck.plan.spec import CellSpec
 
 from conftest import probe
 
@@ -77,7 +77,7 @@ def test_guard_attribute(guard, attr):
 def test_identity_guards_on_none_and_bools_are_named():
     """torch 2.7 guards None and bools by identity; the worker names the object, as newer
     torch's own guards do (`is None`, `== True`), and leaves other identities alone."""
-    from compilecheck.observe import _named_id_guards
+    from compilecheck.observe.records import _named_id_guards
 
     assert _named_id_guards(f"0/0: ___check_obj_id(self._act_scale, {id(None)})") == \
         "0/0: self._act_scale is None"

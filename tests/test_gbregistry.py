@@ -8,7 +8,7 @@ import time
 import pytest
 import torch
 
-from compilecheck import gbregistry
+from compilecheck.classify import gbregistry
 
 LINK = re.compile(r"https://\S+/gb/gb(\d{4})\.html")
 

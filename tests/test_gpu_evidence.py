@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from compilecheck.explain import explain_lines
-from compilecheck.report import Report
-from compilecheck.schema import SCHEMAS, validate
+from compilecheck.explain.command import explain_lines
+from compilecheck.report.report import Report
+from compilecheck.report.schema import SCHEMAS, validate
 
 from conftest import ROOT
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from compilecheck.report import write_atomic
-from compilecheck.schema import validate
+from compilecheck.env.files import write_atomic
+from compilecheck.report.schema import validate
 
 from conftest import ROOT, USER_PROBES, cells, probe, run_cli
 
@@ -106,7 +106,7 @@ def test_explain_refuses_binary(tmp_path):
 
 def _workers():
     out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return {line.split()[0] for line in out.splitlines() if "compilecheck.worker" in line}
+    return {line.split()[0] for line in out.splitlines() if "compilecheck.run.worker" in line}
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -200,9 +200,9 @@ def test_internal_error_in_a_worker_costs_only_its_cell(tmp_path):
     module's), and runs the next cell."""
     import dataclasses
 
-    from compilecheck.classify import INTERNAL, classify
-    from compilecheck.runner import Pool
-    from compilecheck.spec import CellSpec
+    from compilecheck.classify.cells import INTERNAL, classify
+    from compilecheck.run.pool import Pool
+    from compilecheck.plan.spec import CellSpec
 
     good = CellSpec(variant="clean", mode="default", cudagraphs=False, device="cpu",
                     probe=probe("clean"), iters=3)

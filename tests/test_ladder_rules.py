@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from compilecheck.ladder import recommend
-from compilecheck.report import Report
+from compilecheck.decide.ladder import recommend
+from compilecheck.report.report import Report
 
 from conftest import ROOT
 

@@ -1,0 +1,179 @@
+"""What a state write becomes under torch.compile: the ``state_mutation`` findings.
+
+The state audit (observe/audit.py) says what forward writes, where and on which calls; the compiled
+cell says which of those writes the compiled forward still made, and what torch did about
+them (recompiles). A finding is made only for a write the compiled forward made and whose
+consequence is real (shared/REFERENCE.md section 2b, measured on an H200):
+
+- a tensor computed in forward, stored in module state and READ by a later call: under CUDA
+  graphs it is a graph output in the graph's pool, overwritten by the next replay;
+- a Python value that changes on later calls too: a guard fails and dynamo recompiles,
+  call after call until the recompile limit, then runs eager (torch 2.7 recompiles once for
+  an integer attribute, then takes it as a dynamic input: the finding says what was measured);
+- writes on the first call only (lazy initialisation): the first graph is traced through them
+  and the function recompiles once; a warm-up before compiling removes both.
+
+No finding for: in-place writes to parameters, buffers and tensor attributes (static inputs:
+allowed under CUDA graphs, running statistics are normal), a tensor replaced on every call
+that no later call reads, a write that puts back the value already there, the
+initialisation of torch's own lazy modules (dynamo runs it before tracing).
+"""
+from __future__ import annotations
+
+from ..vocab.findings import Finding
+from ..vocab.messages import OBJ_ID_GUARD_RE, RECOMPILE_LIMIT_RE, guard_attribute, guard_line
+
+OVERWRITE_TEXT = ("'accessing tensor output of CUDAGraphs that has been overwritten by a "
+                  "subsequent run'")
+
+
+def _calls(calls: list[int]) -> str:
+    names = [str(c + 1) for c in sorted(set(calls))]
+    return ("call " if len(names) == 1 else "calls ") + ", ".join(names)
+
+
+def _recompiles(obs: dict) -> list[tuple[int, str]]:
+    """(call index, guard) of every recompile the steps triggered."""
+    reasons = [m.get("recompile_reason") for m in obs.get("metrics") or []]
+    reasons = [guard_line(r) for r in reasons if r]
+    at = [i for i, c in enumerate(obs.get("calls") or []) for _ in range(c.get("compiles", 0))
+          if i > 0]
+    return list(zip(at, reasons)) if len(at) == len(reasons) else [(-1, r) for r in reasons]
+
+
+def _changed_without_recompile(obs: dict, writes, later: list[int]) -> list[int]:
+    """Calls that saw a changed value after the last recompile and compiled nothing, short of
+    the recompile limit: dynamo no longer guards on the value (torch <= 2.7 makes an integer
+    attribute of a user module dynamic after its first change, in
+    torch/_dynamo/utils.py:is_int_specialization_case; later torch specialises it and
+    recompiles on each change)."""
+    calls = obs.get("calls") or []
+    if not later or min(later) < 0 or any(RECOMPILE_LIMIT_RE.search(line)
+                                          for line in obs.get("logs") or []):
+        return []
+    seen = {i + 1 for _, at in writes for i in at}
+    return [i for i in sorted(seen) if max(later) < i < len(calls)
+            and not calls[i].get("compiles")]
+
+
+def _warmup_sentence(k: int) -> str:
+    return (f"A warm-up of {k} eager call{'s' if k != 1 else ''} on the target device before "
+            "torch.compile makes it outside the graph (the warm-up rung).")
+
+
+def state_findings(obs: dict) -> list[Finding]:
+    audit = obs.get("audit")
+    if not audit or audit.get("error"):
+        return []
+    compiled = obs.get("compiled_writes") or {}
+    recompiles = _recompiles(obs)
+    k = max(1, audit.get("warmup") or 0)
+    out: list[Finding] = []
+    groups: dict[tuple, list] = {}
+    filled: dict[str, list] = {}  # function -> buffers it fills in place on the first call
+    for w in audit["writes"]:
+        if w["lazy"] or w["changed"] == "never" or w["path"] not in compiled:
+            continue
+        at = compiled[w["path"]]["calls"]
+        if w["tensor"] and w["kind"] in ("create", "rebind") and w["read_later"]:
+            fix = _warmup_sentence(k) if w["changed"] != "every" else (
+                "It changes on every call: keep it in a buffer allocated in __init__ and "
+                "update it in place (copy_), or compile without CUDA graphs.")
+            out.append(Finding(
+                "state_mutation",
+                f"{held(w)} is a tensor that forward computes and stores in module state "
+                f"({w['changed']} call{'s' if w['changed'] != 'first' else ''}) and that later "
+                f"calls read; the compiled forward stored it on {_calls(at)}. Under CUDA "
+                "graphs it is an output of the graph, in its memory pool, and the next replay "
+                f"overwrites it: {OVERWRITE_TEXT}. {fix}",
+                w["where"], w["path"], "cudagraph_overwrite", _instances([w])))
+            continue
+        if w["kind"] == "inplace" and w["changed"] == "first":
+            filled.setdefault(w["function"], []).append(w)
+        if w["kind"] == "inplace" or w["tensor"]:
+            continue  # static inputs written in place; a stored tensor no later call reads
+        effect = "first" if w["changed"] == "first" else "again"
+        groups.setdefault((effect, w["function"]), []).append((w, at))
+    guards = [g for _, g in recompiles if not OBJ_ID_GUARD_RE.search(g)]
+    for (effect, function), writes in groups.items():
+        later = [i for i, _ in recompiles if i >= 1] if effect == "again" else \
+            [i for i, _ in recompiles if i in (1, -1)]
+        if not later:
+            continue  # no recompile measured: nothing happens under compile
+        paths = [w["path"] for w, _ in writes]
+        named = [g for g in guards if guard_attribute(g) in {p.rsplit(".", 1)[-1] for p in paths}]
+        guard = (named or guards or ["?"])[0]
+        who = f"{function}() writes" if function else "forward writes"
+        listed = ", ".join(held(w) for w, _ in writes)
+        if effect == "first":
+            also = filled.get(function)
+            if also:
+                listed += " and fills " + ", ".join(held(w) for w in also) + " in place"
+            detail = (f"{who} {listed} on the first call only (lazy initialisation), inside "
+                      "the compiled region: dynamo traced the first graph through it and "
+                      f"recompiled after call 1 (guard `{guard}`, the first that failed). "
+                      f"{_warmup_sentence(k)}")
+        else:
+            spans = sorted({w["changed"] for w, _ in writes})
+            quiet = _changed_without_recompile(obs, writes, later)
+            if quiet:  # torch 2.7: an integer attribute becomes a dynamic input
+                detail = (f"{who} {listed}, Python state that changes on later calls too "
+                          f"({', '.join(spans)}): the change failed a guard and dynamo "
+                          f"recompiled on {_calls(later)} (guard `{guard}`), then stopped "
+                          f"guarding on it: {_calls(quiet)} saw it change again and compiled "
+                          "nothing (dynamo made the value a dynamic input of the graph, as "
+                          "torch 2.7 does for an integer attribute after its first change). "
+                          "Keep such values out of forward, or make them tensors updated in "
+                          "place.")
+            else:
+                detail = (f"{who} {listed}, Python state that changes on later calls too "
+                          f"({', '.join(spans)}): each change fails a guard and dynamo "
+                          f"recompiled on {_calls(later)} (guard `{guard}`), until its "
+                          "recompile limit, then runs eager. Keep such values out of forward, "
+                          "or make them tensors updated in place.")
+        out.append(Finding("state_mutation", detail, writes[0][0]["where"], paths[0],
+                           "recompile", _instances([w for w, _ in writes])))
+    return out
+
+
+def held(w: dict, listed: int = 2) -> str:
+    """What a write is about, in words: its path, or for a write many module instances make
+    at one line, the attribute, how many of which class, and the first few paths."""
+    n = len(w.get("instances") or ())
+    if n <= 1:
+        return f"`{w['path']}`"
+    shown = ", ".join(p or "(root)" for p in w["instances"][:listed])
+    more = ", ..." if n > listed else ""
+    return f"`{w['attribute']}` of {n} {w['owner']} modules ({shown}{more})"
+
+
+def _instances(writes) -> list | None:
+    paths = list(dict.fromkeys(p for w in writes for p in (w.get("instances") or ())))
+    return paths if len(paths) > 1 else None
+
+
+def effect(w: dict) -> str:
+    """In a few words, what a write from the audit does under torch.compile."""
+    if w["lazy"]:
+        return "none: a torch lazy module, initialised before tracing"
+    if w["changed"] == "never":
+        return "none: writes back the value already there"
+    if w["tensor"] and w["kind"] in ("create", "rebind"):
+        if w["read_later"]:
+            return "CUDA-graph overwrite (a stored tensor read later)" + (
+                "; warm-up removes it" if w["changed"] != "every" else "")
+        return "none: a stored tensor no later call reads"
+    if w["kind"] == "inplace":
+        return "none: written in place (allowed under CUDA graphs)" + (
+            "; traced into the first graph, warm-up removes it" if w["changed"] == "first"
+            else "")
+    if w["changed"] == "first":
+        return "one recompile after call 1; warm-up removes it"
+    return "a recompile per change, up to the recompile limit"
+
+
+def explained_guards(obs: dict) -> set[str]:
+    """Attribute names the audit's writes account for (their recompiles are state, not
+    shapes)."""
+    audit = obs.get("audit") or {}
+    return {w["path"].rsplit(".", 1)[-1] for w in audit.get("writes", [])}

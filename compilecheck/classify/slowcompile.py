@@ -1,0 +1,121 @@
+"""``slow_compile``: the first compile is long because of what forward traces into the graph.
+
+The finding comes from the compile profile (observe/profile.py) and the state audit, with a cause and
+fix that depend on what made the graph (docs/failure-modes.md has the measurements behind the
+thresholds):
+
+- one-time work inside forward: a function whose writes all happen on the first call(s) (the
+  audit says so: weight preparation, calibration, cache building) makes a large share of the
+  graph. Do it before compiling (the warm-up or calibration rung).
+- a Python loop unrolled into the graph: one source line makes many operations.
+- many distinct shapes: the function compiled again and again on shape guards.
+- a region traced many times: a user function that runs N times per call (a denoise step in
+  a loop, a tower per camera image: the audit counts the calls, observe/calltree.py) is
+  inlined N times, and makes a large share of the graph. Compile it once (regional
+  compilation) instead of N times.
+"""
+from __future__ import annotations
+
+from ..vocab.findings import Finding
+from ..vocab.messages import SHAPE_GUARD_RE
+
+SLOW_S = 2.0  # a loop or shapes: below this the compile is not worth a finding
+ONE_TIME_SHARE = 0.25  # one-time work making this share of the operations
+ONE_TIME_OPS = 20  # ... and at least this many
+LOOP_OPS = 32  # one source line making this many operations: an unrolled loop
+SHAPE_RECOMPILES = 3
+REGION_SHARE = 0.2  # a repeated region making this share of the operations
+
+
+def _seconds(obs: dict, profile: dict) -> float:
+    ph = profile.get("phases") or {}
+    return sum(ph.get(k, 0.0) for k in ("dynamo_s", "aot_s", "inductor_s")) or \
+        (obs.get("compile_s") or 0.0)
+
+
+def _split(profile: dict) -> str:
+    ph = profile.get("phases") or {}
+    if not ph:
+        return ""
+    return (f" (dynamo {ph['dynamo_s']:.1f} s, AOT {ph['aot_s']:.1f} s, inductor "
+            f"{ph['inductor_s']:.1f} s)")
+
+
+def slow_compile(obs: dict) -> list[Finding]:
+    profile = obs.get("profile") or {}
+    ops = profile.get("ops") or 0
+    seconds = _seconds(obs, profile)
+    if not ops:
+        return []
+    head = (f"compiling took {seconds:.1f} s{_split(profile)} for {profile['graphs']} "
+            f"graph(s) of {ops} operations")
+    within = profile.get("within") or {}
+    once = (obs.get("audit") or {}).get("one_time") or {}
+    out = repeated_regions(obs, profile, head, seconds)
+    if once:
+        fn = max(once, key=lambda f: within.get(f, 0))
+        n = within.get(fn, 0)
+        if n >= ONE_TIME_OPS and n / ops >= ONE_TIME_SHARE:
+            return out + [Finding(
+                "slow_compile",
+                f"{head}; {n} of them ({n / ops:.0%}) come from {fn}(), one-time work: in "
+                f"eager it does {once[fn]} operation(s) on the first call and none on later "
+                "ones (state audit), yet the graph is traced through it. Run it before "
+                "compiling (the warm-up rung: eager calls on the target device, then "
+                "torch.compile) so the graph holds only the steady forward.",
+                _where_of(obs, fn))]
+    if seconds < SLOW_S or out:
+        return out
+    hot = (profile.get("hot_lines") or [None])[0]
+    if hot and hot["ops"] >= LOOP_OPS:
+        return [Finding(
+            "slow_compile",
+            f"{head}; {hot['ops']} of them come from the one line {hot['where']}: a Python "
+            "loop unrolled into the graph (once per block or layer). Vectorise it (one "
+            "batched operation over the blocks) or move it out of forward.", hot["where"])]
+    shapes = [m for m in obs.get("metrics") or [] if m.get("recompile_reason")
+              and SHAPE_GUARD_RE.search(m["recompile_reason"])]
+    if len(shapes) >= SHAPE_RECOMPILES:
+        return [Finding(
+            "slow_compile",
+            f"{head}; it compiled {len(shapes) + 1} times for distinct input shapes. Mark the "
+            "changing dimension dynamic (torch._dynamo.mark_dynamic) or pad inputs to a few "
+            "fixed shapes.", None)]
+    return []
+
+
+def repeated_regions(obs: dict, profile: dict, head: str, seconds: float) -> list[Finding]:
+    """The outermost repeated region that makes a large share of the graph: its function,
+    how many times one call runs (and so traces) it, from which line, its share."""
+    ops = profile.get("ops") or 0
+    within_at = profile.get("within_at") or {}
+    found = []
+    for r in (obs.get("audit") or {}).get("repeats") or []:
+        n = within_at.get(f"{r['defined'].rsplit(':', 1)[0]}:{r['function']}", 0)
+        if ops and n / ops >= REGION_SHARE:
+            found.append((r, n))
+    if not found:
+        return []
+    best = min(found, key=lambda rn: (-rn[1], rn[0]["calls"]))  # most operations, fewest calls
+    outer = {r["function"]: (r, n) for r, n in found}
+    while best[0]["caller"] in outer and outer[best[0]["caller"]][1] >= 0.9 * best[1] \
+            and outer[best[0]["caller"]] is not best:
+        best = outer[best[0]["caller"]]  # the region that calls it is the one to name
+    r, n = best
+    what = "module forward" if r["function"] == "forward" else f"{r['function']}()"
+    return [Finding(
+        "slow_compile",
+        f"{what} ({r['defined']}) is traced {r['calls']} times: one call runs it "
+        f"{r['calls']} times from {r['caller']}() at {r['call_site']}, and dynamo inlines each "
+        f"into the graph, so it made {n} of the {ops} operations ({n / ops:.0%}) and about "
+        f"that share of the {seconds:.1f} s compile ({head}). Compile the repeated region "
+        "once instead of the whole function (regional compilation: torch.compile the module "
+        "or function it runs), and measure the steady speed it costs.",
+        r["call_site"])]
+
+
+def _where_of(obs: dict, function: str) -> str | None:
+    for w in (obs.get("audit") or {}).get("writes", []):
+        if w.get("function") == function and w.get("where"):
+            return w["where"]
+    return None

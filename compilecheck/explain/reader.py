@@ -1,0 +1,249 @@
+"""explain's reading of a stream of log lines: batches lowercased and screened once, the lines
+the screen finds classified, and the rules that read across lines (a message wrapped over
+two lines, torch's graph-break layout with its registry code, a printed comparison and its
+printed result, eager and compiled outputs printed side by side)."""
+from __future__ import annotations
+
+import bisect
+import itertools
+
+from ..classify import gbregistry
+from .result import Explanation, Hit
+from .linetext import (_BOX, _BREAK_START, _EXPLANATION, _OWN_LINES, _PRINTED_BOOL,
+                      _PRINTED_CHECK, _PRINTED_OUTPUT, _SCREEN, _WEAK, _better, _classify,
+                      strip_prefixes)
+
+MAX_PER_CLASS = 20  # lines kept per class (all are counted)
+BATCH = 2048  # lines screened as one string
+CONTEXT = 14  # lines after a graph break read for its registry code
+CACHE = 16384  # distinct lines remembered with their classification
+
+
+class _Reader:
+    """The state of one explain run over a stream of lines."""
+
+    def __init__(self):
+        self.findings: list[Hit] = []
+        self.counts: dict = {}
+        self.hints: dict = {}
+        self.cache: dict = {}
+        self.prev = ("", 0, None, None, "")  # (text or None, line, class, hit, raw) of the line before
+        self.contexts: list = []  # [hit, lines left, [texts]] for graph breaks being read
+        self.printed = None  # (kind, line) of a print(torch.allclose(...)) awaiting its output
+        self.bools: dict = {}  # isnan/isinf printouts seen: value -> line
+        self.outputs: dict = {}  # eager outputs printed, by the words before them
+        self.needs_compile: list = []
+        self.saw_compile = False
+        self.forced_until = 0  # lines up to this number are read even if not screened
+
+    # -------------------------------------------------------------- recording
+    def record(self, cls, hint, line_no, shown, tag=None):
+        self.counts[cls] = self.counts.get(cls, 0) + 1
+        if hint:
+            self.hints.setdefault(cls, hint)
+        if self.counts[cls] <= MAX_PER_CLASS:
+            hit = Hit(cls, line_no, shown[:500], raised=tag == "raised")
+            self.findings.append(hit)
+            if cls == "graph_break":
+                self.read_context(hit, shown, line_no)
+            return hit
+        return None
+
+    def unrecord(self, cls, hit):
+        if cls is not None:
+            self.counts[cls] -= 1
+        if hit is not None:
+            self.findings.remove(hit)
+            for ctx in self.contexts:
+                if hit in ctx[0]:
+                    ctx[0].remove(hit)
+            self.contexts = [c for c in self.contexts if c[0]]
+
+    def read_context(self, hit, shown, line_no):
+        """A graph break's message goes on for lines (type, Explanation, Hint, the page of its
+        GB code): a break inside the message of the one before is that one's line, and every
+        line of one message gets the same registry entry."""
+        if self.contexts and not (_BREAK_START.match(shown) and self.contexts[-1][3]):
+            self.contexts[-1][0].append(hit)
+            return
+        self.contexts.append([[hit], CONTEXT, [shown], False])
+        self.forced_until = max(self.forced_until, line_no + CONTEXT)
+
+    # -------------------------------------------------------------- one line
+    def classify(self, raw: str, low: str):
+        """(text without prefixes, classification), remembered by the raw line and by the
+        text (a message repeated under other timestamps or ranks is classified once)."""
+        got = self.cache.get(raw)
+        if got is None:
+            text = strip_prefixes(raw.rstrip("\r\n")).translate(_BOX).strip()
+            got = self.cache.get(("text", text))
+            if got is None:
+                got = (text, _classify(text, text.lower()) if text else None)
+                self.remember(("text", text), got)
+            self.remember(raw, got)
+        return got
+
+    def remember(self, key, value):
+        if len(self.cache) >= CACHE:
+            self.cache.clear()
+        self.cache[key] = value
+
+    def line(self, raw: str, low: str | None, n: int):
+        """One line: `low` is its lowercase when the screen found a keyword, else None."""
+        if low is None:
+            text, alone = strip_prefixes(raw.rstrip("\r\n")).translate(_BOX).strip(), None
+        else:
+            text, alone = self.classify(raw, low)
+        self.follow(text, n)
+        if low is None or not text or text.startswith(_OWN_LINES):
+            self.prev = (text, n, None, None, raw) if not text.startswith(_OWN_LINES) else \
+                ("", n, None, None, "")
+            return
+        prev_text, prev_no, prev_cls, prev_hit, prev_raw = self.prev
+        if prev_text is None:
+            prev_text = strip_prefixes(prev_raw.rstrip("\r\n")).translate(_BOX).strip()
+        if _EXPLANATION.match(text) and prev_hit is None and prev_text:
+            gb = gbregistry.lookup_type(prev_text)
+            if gb is not None:  # torch's layout: the break type, then "  Explanation: ..."
+                prev_hit = self.record("graph_break", None, prev_no, prev_text)
+                self.prev = (prev_text, prev_no, "graph_break", prev_hit, prev_raw)
+                if prev_hit is not None:
+                    self.line_contexts(text)
+        out = ("output" in low or "result" in low) and _PRINTED_OUTPUT.match(text)
+        if out:
+            self.side_by_side(out, n, text)
+        m = "(" in low and ("print" in low or "assert" in low) and _PRINTED_CHECK.search(text)
+        if m:
+            self.printed = (m.group(1), n)
+            self.forced_until = max(self.forced_until, n + 12)
+        if alone is None and prev_text and prev_cls in _WEAK:
+            key = (prev_text, text)
+            joined = self.cache.get(key, False)
+            if joined is False:
+                both = f"{prev_text} {text}"
+                joined = _classify(both, both.lower())
+                self.remember(key, joined)
+            if joined and _better(joined[0], prev_cls):
+                # a message wrapped over two lines: the pair says more than either line
+                self.unrecord(prev_cls, prev_hit)
+                hit = self.record(joined[0], joined[1], prev_no, f"{prev_text} {text}",
+                                  joined[2])
+                self.prev = ("", n, None, None, "")
+                return
+        hit = None
+        if alone is not None:
+            cls, hint, tag = alone
+            if tag == "needs_compile" and not self.saw_compile:
+                self.needs_compile.append((cls, hint, n, text))
+            else:
+                hit = self.record(cls, hint, n, text, tag)
+        self.prev = (text, n, alone[0] if alone else None, hit, raw)
+
+    def side_by_side(self, m, n: int, text: str):
+        """An eager output, then the compiled one of the same run (same words before them,
+        "CPU Uncompiled" / "CPU Compiled"), with another value: a numeric mismatch."""
+        kind = m.group("kind").lower()
+        where = m.group("who")[:m.start("kind") - m.start("who")].strip().lower()
+        if kind != "compiled":
+            self.outputs[where] = m.group("value").strip()
+        elif where in self.outputs and self.outputs.pop(where) != m.group("value").strip():
+            self.record("numeric_mismatch", None, n,
+                        f"{text} (the eager output printed before differs)")
+
+    def follow(self, text: str, n: int):
+        """The rules that read the lines after a finding: a graph break's registry context, a
+        printed comparison's result."""
+        if self.contexts:
+            self.line_contexts(text)
+        if self.printed is not None and text:
+            kind, at = self.printed
+            m = _PRINTED_BOOL.match(text.strip("`# "))
+            if m and n > at:
+                value = m.group(1)
+                if kind in ("allclose", "equal") and value == "False":
+                    self.record("numeric_mismatch", None, n,
+                                f"{text} (the printed torch.{kind}(...) of line {at})")
+                    self.printed = None
+                elif kind in ("isnan", "isinf"):
+                    self.bools.setdefault(value, n)
+                    if len(self.bools) == 2 and self.bools["True"] > self.bools["False"]:
+                        self.record("numeric_mismatch", None, n,
+                                    f"{text} (torch.{kind} False in one run, True in the next)")
+                    self.printed = None
+            elif n > at + 12:
+                self.printed = None
+
+    def line_contexts(self, text: str):
+        keep = []
+        for ctx in self.contexts:
+            hits, left, texts, complete = ctx
+            if text and texts[-1] is not text:
+                if complete and _BREAK_START.match(text):
+                    left = 0  # the next break starts after this one's message
+                else:
+                    texts.append(text)
+                    left -= 1
+                    if gbregistry.GB_CODE.search(text):
+                        left = 0  # the page of its code ends torch's message
+                    elif _EXPLANATION.match(text) or gbregistry.lookup_type(text):
+                        ctx[3] = True
+            ctx[1] = left
+            if left > 0:
+                keep.append(ctx)
+            else:
+                self.close(ctx)
+        self.contexts = keep
+
+    def close(self, ctx):
+        gb = gbregistry.lookup("\n".join(ctx[2]))
+        for hit in ctx[0]:
+            hit.gb = gb
+
+    def finish(self, n: int) -> Explanation:
+        for ctx in self.contexts:
+            self.close(ctx)
+        if self.saw_compile:
+            for cls, hint, line_no, text in self.needs_compile:
+                self.record(cls, hint, line_no, text)
+        limit = gbregistry.lookup_type("Dynamo recompile limit exceeded")
+        for h in self.findings:  # torch raises the recompile limit as a graph break
+            if h.cls == "graph_break" and h.gb and limit and h.gb["code"] == limit["code"]:
+                self.counts["graph_break"] -= 1
+                h.cls, h.raised, h.gb = "recompile_limit", False, None
+                self.counts["recompile_limit"] = self.counts.get("recompile_limit", 0) + 1
+        self.findings.sort(key=lambda h: h.line)
+        counts = {k: v for k, v in self.counts.items() if v}
+        return Explanation(self.findings, counts, n, self.hints)
+
+
+def explain_lines(lines) -> Explanation:
+    reader = _Reader()
+    it = iter(lines)
+    base = 0  # line number of the batch's first line, minus one
+    while True:
+        batch = list(itertools.islice(it, BATCH))
+        if not batch:
+            break
+        block = "".join(batch)
+        low = block.lower()
+        if not reader.saw_compile and ("compil" in low or "inductor" in low):
+            reader.saw_compile = True
+        ends = list(itertools.accumulate(map(len, batch)))
+        i, count = 0, len(batch)
+        while i < count:
+            start = ends[i - 1] if i else 0
+            if base + i + 1 <= reader.forced_until:  # read on after a finding, screened or not
+                m = _SCREEN.search(low, start, ends[i])
+                reader.line(batch[i], low[start:ends[i]] if m else None, base + i + 1)
+                i += 1
+                continue
+            m = _SCREEN.search(low, start)
+            j = count if m is None else bisect.bisect_right(ends, m.start(), i)
+            if j > i:  # lines without a keyword: only the last is remembered, unstripped
+                reader.prev = (None, base + j, None, None, batch[j - 1])
+            if j >= count:
+                break
+            reader.line(batch[j], low[ends[j - 1] if j else 0:ends[j]], base + j + 1)
+            i = j + 1
+        base += count
+    return reader.finish(base)

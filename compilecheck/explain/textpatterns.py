@@ -1,0 +1,174 @@
+"""The text side of the vocabulary: how each finding class shows in a log a user already has.
+
+``PATTERNS[name]`` holds the class's regular expressions, each with an optional hint and an
+optional tag, and the lowercase literals one of which any match contains (the cheap screen
+explain applies first). Tags:
+
+- ``raised``: the line is the exception itself (``torch._dynamo.exc.Unsupported: ...``), not a
+  logged warning; explain ranks a raised graph break like a compile error (fullgraph=True);
+- ``needs_compile``: evidence that only counts in a log that mentions torch.compile at all
+  (a NaN loss in a log about something else is not a compiled-vs-eager mismatch).
+
+The patterns are written from torch's own message sources (torch/_dynamo/exc.py,
+convert_frame.py, guards.py, torch/_inductor/cudagraph_trees.py, cudagraph_utils.py,
+c10/cuda/CUDACachingAllocator.cpp, torch/testing/_comparison.py) and from the wrappers users
+paste them through (vLLM, ComfyUI, pytest, TensorRT); they search anywhere in a line, so a
+message quoted in prose, backticks or a bold markdown label is found as well as one at a
+line start.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from ..vocab.messages import (CUDAGRAPH_SKIP_RE, OOM_TEXT, OVERWRITE_RE, PENDING_BACKWARD_RE,
+                       RECOMPILE_LIMIT_RE)
+
+
+@dataclasses.dataclass(frozen=True)
+class TextPatterns:
+    patterns: tuple  # (regex, hint or None[, tag])
+    keywords: tuple  # lowercase literals, one of which any match contains
+    exclude: re.Pattern | None = None  # a line this matches is never the class
+
+
+I = re.I
+# an exception name where a message starts: line start, after a quote, backtick, bold label,
+# `E   ` (pytest), `- ` (pytest summary) or a colon (one exception wrapping another)
+_AT = r"(?:^|(?<=[\s`'\"*>(|:]))"
+
+PATTERNS: dict[str, TextPatterns] = {
+    "cudagraph_overwrite": TextPatterns(((OVERWRITE_RE, None),), ("overwritten",)),
+    "kept_output_overwritten": TextPatterns(
+        ((re.compile(r"kept output (?:of call \d+ )?(?:changed|was overwritten)", I), None),),
+        ("kept output",)),
+    "oom": TextPatterns(
+        ((OOM_TEXT, None),
+         # TensorRT and other runtimes: "Error Code 2: OutOfMemory (no further information)"
+         (re.compile(r"\bOutOfMemory\b|\bcudaErrorMemoryAllocation\b|\bCUDA_ERROR_OUT_OF_MEMORY\b"
+                     r"|\bRESOURCE_EXHAUSTED\b"), None),
+         # the allocator's own words without "out of memory" (a wrapped or trimmed message)
+         (re.compile(r"\bTried to allocate \d[\d.]* ?[KMGT]i?B\b.{0,80}(?:free|capacity)"
+                     r"|\bnot enough memory\b|\bCannot allocate memory\b|\bfailed to allocate\b"
+                     r"|Requested amount of GPU memory \(\d+ bytes\) could not be allocated"
+                     r"|posix_memalign\(.*\)\s*==\s*0\.\s*12 vs 0|\bRan out of memory\b", I),
+          None),
+         # torch.cuda.memory_summary(): "CUDA OOMs: 1" (0 is a healthy summary)
+         (re.compile(r"\bCUDA OOMs:\s*[1-9]"), None),
+         # the abbreviation, as people write it ("OOM in torch.compile", "OOMed")
+         (re.compile(r"(?<![\w-])OOM(?:s|ed|ing)?\b(?!s?:\s*0\b)(?!\s+(?:debugging|docs?)\b)"),
+          None)),
+        ("memory", "outofmemory", "cublas_status_alloc", "oom", "allocat", "posix_memalign",
+         "resource_exhausted"),
+        exclude=re.compile(r"(?:\bno|\bnot|\bnever|\bwithout|\bavoid\w*|\bprevent\w*|n't)\s+"
+                           r"(?:\w+\s+){0,2}(?:an?\s+)?(?:OOM|out[- ]of[- ]memory)|"
+                           r"out-of-memory error occurs", I)),
+    "crash": TextPatterns(
+        ((re.compile(r"Segmentation fault|core dumped|Fatal Python error|\bSIGSEGV\b|"
+                     r"\bSIGABRT\b|\bSIGBUS\b|terminate called after|worker died|"
+                     r"^={3,} backtrace \(tid:|\bfree\(\): invalid|double free or corruption|"
+                     r"Caught signal \d+|BrokenProcessPool|terminated abruptly|"
+                     r"exitcode\s*:\s*-(?:6|9|11)\b|Illegal instruction", I), None),),
+        ("segmentation", "core dumped", "fatal python", "sigsegv", "sigabrt", "sigbus",
+         "terminate called", "worker died", "backtrace", "free()", "double free",
+         "caught signal", "brokenprocesspool", "terminated abruptly", "exitcode",
+         "illegal instruction")),
+    "timeout": TextPatterns(
+        ((re.compile(r"\btimed out\b|TimeoutError|\btimeout\b.*(?:exceeded|expired)|"
+                     r"collective operation timeout|before timing out|watchdog got stuck|"
+                     r"\bDeadline ?Exceeded\b", I), None),),
+        ("timed out", "timeouterror", "timeout", "timing out", "watchdog", "deadline")),
+    "compile_error": TextPatterns(
+        ((re.compile(r"BackendCompilerFailed|InductorError|CppCompileError|LoweringException|"
+                     r"GuardOnDataDependentSymNode|InternalTorchDynamoError|"
+                     r"Could not guard on data-dependent|torch\._dynamo\.exc\.UserError|"
+                     r"torch\._dynamo\.exc\.TorchRuntimeError|backend='?\w+'? raised|"
+                     r"ptxas (?:fatal|error)|CompilationError|triton.*(?:error|failed)|"
+                     # raised; not one autotuning choice dropped ("... OutOfResources: ...
+                     # Ignoring this choice.", which select_algorithm logs and goes on)
+                     r"(?:Exception|Error:?)\s+No valid triton configs|"
+                     r"No valid triton configs\.?\s*$|"
+                     # the C compiler a kernel's build runs, failing (a header missing)
+                     r"fatal error: [\w./+-]+: No such file or directory|"
+                     r"\bERROR\b.*\bInductorError\b", I), None),),
+        ("backendcompilerfailed", "inductorerror", "cppcompileerror", "loweringexception",
+         "guardondatadependent", "internaltorchdynamoerror", "data-dependent", "usererror",
+         "torchruntimeerror", "raised", "ptxas", "compilationerror", "triton", "fatal error:"),
+        # torch before the registry raised the data-dependent branch break as a UserError
+        exclude=re.compile(r"UserError: Dynamic control flow is not supported")),
+    "state_mutation": TextPatterns(
+        ((re.compile(r"(guard failure|^\s*-\s*\d+/\d+:|triggered by).*?"
+                     r"(\bself\b|L\[['\"]self['\"]\])(\.\w+|\[['\"][\w.]+['\"]\])+", I),
+          "recompile on a guard over module state"),
+         # an attribute forward creates: `not hasattr(self, '_cache')`
+         (re.compile(r"(guard failure|^\s*-\s*\d+/\d+:|triggered by).*?"
+                     r"hasattr\((?:self|L\[['\"]self['\"]\])[^,]*,\s*['\"]\w+['\"]\)", I),
+          "recompile on a guard over module state"),),
+        ("self",),
+        # a guard on an object's identity or type, or dynamo's module-version guard, says the
+        # object was another one, not that its state was assigned
+        exclude=re.compile(r"___check_obj_id|___check_type_id|__nn_module_guard|ID_MATCH|"
+                           r"TYPE_MATCH|\[__guards\]")),
+    "numeric_mismatch": TextPatterns(
+        ((re.compile(r"\bmax(?:imum)?[ _]?(?:abs(?:olute)?|rel(?:ative)?)[ _]?"
+                     r"(?:err(?:or)?|diff(?:erence)?)\b|\bmax[ _]diff\b\s*[:=]|"
+                     r"Greatest (?:absolute|relative) difference|"
+                     r"allclose\b[^\n]*?[):]\s*[:=]?\s*(?:is\s+|returned\s+)?False\b|"
+                     r"allclose\b[^\n]*?\b(?:fails?|failed)\b|"
+                     r"Mismatched elements|accuracy (?:check )?fail|Accuracy failed|"
+                     r"AccuracyError|Bad accuracy|fail_accuracy|"
+                     r"(?:tensors?|Tensor-likes|Scalars) (?:are|is) not (?:close|equal)", I),
+          None),
+         # NaN or inf in the compiled run only
+         (re.compile(r"\bcompil\w*\b[^\n]{0,60}\bhas_(?:nan|inf)\s*[=:]\s*True", I), None),
+         (re.compile(r"\bNaN loss\b|\bloss\s*[:=]\s*nan\b|\bnan loss\b", I), None,
+          "needs_compile")),
+        ("max abs", "max_abs", "maxabs", "maximum abs", "max rel", "max_rel", "maximum rel",
+         "max diff", "max_diff", "allclose", "mismatched elements", "accuracy", "not close",
+         "not equal", "fail_accuracy", "greatest", "has_nan", "has_inf", "nan loss", "loss:nan",
+         "loss: nan", "loss=nan", "loss = nan")),
+    "recompile_limit": TextPatterns(
+        ((RECOMPILE_LIMIT_RE, None),),
+        ("recompile_limit", "cache_size_limit", "failonrecompilelimithit", "cache limit",
+         "recompilelimitexceeded", "cachelimitexceeded", "last reason")),
+    "runtime_error": TextPatterns(
+        ((re.compile(r"quantile\(\) input tensor is too large"),
+          "torch.quantile over more than 2**24 values: calibrate over fewer tokens "
+          "(subsample) or use kthvalue"),
+         (re.compile(_AT + r"(?:[A-Za-z_]\w*\.)*(?:RuntimeError|ValueError|TypeError|"
+                     r"AssertionError|IndexError|KeyError|AttributeError|NotImplementedError|"
+                     r"ZeroDivisionError|Exception):\s*\S|\bCUDA error:\s*\S"), None),
+         (re.compile(r"^(?:[\w.]+\.)?AssertionError\s*$"), None)),
+        ("quantile", "error", "exception"),
+        # the error set_stance("fail_on_recompile") raises is the recompile (eval_frame.py)
+        exclude=re.compile(r"Detected recompile when torch\.compile stance")),
+    "cudagraph_never_recorded": TextPatterns(((PENDING_BACKWARD_RE, None),),
+                                             ("pending", "require backward")),
+    "cudagraph_threads": TextPatterns(
+        ((re.compile(r"torch\._C\._is_key_in_tls|tree_manager_containers|"
+                     r"assert.*threading\.get_ident|"
+                     r"(?:cuda ?graph|cudagraph)[\w-]*\b[^\n]{0,80}\bthreads?\b|"
+                     r"\bthreads?\b[^\n]{0,80}\b(?:cuda ?graph|cudagraph)", I), None),),
+        ("thread", "_is_key_in_tls", "tree_manager")),
+    "cudagraph_skipped": TextPatterns(((CUDAGRAPH_SKIP_RE, None),), ("cudagraph",)),
+    "slow_compile": TextPatterns(((re.compile(r"\bslow_compile\b"), None),), ("slow_compile",)),
+    "graph_break": TextPatterns(
+        ((re.compile(r"(?:torch\._dynamo\.exc\.|^|(?<=[\s`'\"*>(|:]))Unsupported(?::|\s*$)"
+                     r"|torch\._dynamo\.exc\.UserError: Dynamic control flow"), None, "raised"),
+         (re.compile(r"\bgraph[ -]?breaks?\b|Graph Break Reason|__graph_breaks|"
+                     r"\binline in skipfiles\b|\bskipfiles?\b.*\bskipped\b|\bmarked as skipped\b|"
+                     r"\bin skip_files\b|\bgeneric_jump\b|"
+                     r"\bcall_(?:function|method) \w*Variable\b|"
+                     r"\bDynamic control flow is not supported\b", I), None)),
+        ("graph break", "graph-break", "graphbreak", "graph_break", "unsupported",
+         "skipfiles", "skip_files", "marked as skipped", "generic_jump", "call_function",
+         "call_method", "dynamic control flow"),
+        # torch's own report text about graph breaks in general, not a break
+        exclude=re.compile(r"\bno graph breaks?\b|graph breaks happen when|"
+                           r"why breaks are happening|without graph breaks|^Graph Breaks$", I)),
+    "recompile": TextPatterns(
+        ((re.compile(r"Recompiling function|guard failure|size mismatch at index|"
+                     r"stride mismatch at index|\bDetected recompile\b|Recompile Reasons|"
+                     r"__recompiles", I), None),),
+        ("recompiling", "guard failure", "size mismatch", "stride mismatch", "recompile")),
+}

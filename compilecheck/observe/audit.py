@@ -1,0 +1,203 @@
+"""The state audit: call a module eagerly, the way the policy loop does, and record every write
+to the state reachable from it, each with the line that made it and the calls it happened on.
+
+Writes are seen when they happen: the classes of the module tree (and of the plain objects
+hanging off it) get a recording ``__setattr__`` for the audit, plain dicts and lists in its
+state become recording ones, and a dispatch mode sees every in-place operation on a tensor
+the tree owns and every read of a tensor a forward stored. What changed is decided by
+comparing snapshots (observe/statewalk.py), so a write that puts back the same value changes nothing.
+The audit runs on its own copy of the module; the copy is thrown away.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import torch
+
+from .calltree import count_calls
+from .recording import Recorder, Watch
+from .sources import short_path
+from .statewalk import Change, diff, walk
+
+MIN_CALLS = 3  # first, second, and one more: enough to tell "first" from "every"
+MAX_CALLS = 40  # a calibration window longer than this reads as "every"
+STEADY_CALLS = 2  # this many calls in a row that change nothing end the audit
+BUDGET_S = 5.0  # after the first call, on a large layer
+WARMUP_CAP = 32
+REPEATS_CALL = 1  # the call whose function calls are counted: after the first-call work
+
+
+@dataclasses.dataclass
+class Write:
+    """One attribute forward writes (the report's ``state_writes`` entry)."""
+
+    path: str
+    kind: str  # create | rebind | inplace | value | delete
+    calls: str  # first | every | until N: the calls that wrote it
+    where: str | None  # file:line of the write itself, as it happened
+    tensor: bool
+    changed: str  # first | every | until N | never: the calls on which its value changed
+    function: str | None = None  # the function that wrote it
+    read_later: bool = False  # a stored tensor that a later call reads
+    lazy: bool = False  # written by a torch lazy module's own initialisation
+    owner: str = ""  # the class of the module that holds it
+    attribute: str = ""  # its path inside that module
+    instances: list = dataclasses.field(default_factory=list)  # the holders' dotted paths
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def call_span(calls: set, n: int) -> str:
+    """first | every | until N for the 0-based call indices ``calls`` out of ``n`` calls."""
+    if not calls:
+        return "never"
+    last = max(calls)
+    if last == n - 1 and n > 1:
+        return "every"
+    return "first" if last == 0 else f"until {last + 1}"
+
+
+@dataclasses.dataclass
+class Audit:
+    calls: int
+    warmup: int  # eager calls after which forward writes nothing that a warm-up removes
+    writes: list  # Write
+    stopped: str  # steady | cap | budget | error
+    seconds: float
+    error: str | None = None
+    one_time: dict = dataclasses.field(default_factory=dict)  # function -> ops on call 1
+    repeats: list = dataclasses.field(default_factory=list)  # user functions run N times a call
+
+    def to_json(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["writes"] = [w.to_json() for w in self.writes]
+        return d
+
+
+def _lazy_prefixes(root) -> list[str]:
+    from torch.nn.modules.lazy import LazyModuleMixin
+
+    return [p for p, m in root.named_modules() if isinstance(m, LazyModuleMixin)]
+
+
+def run_audit(module: torch.nn.Module, inputs, sync=lambda: None, max_calls: int = MAX_CALLS,
+              budget_s: float = BUDGET_S) -> Audit:
+    """Call ``module`` (a copy the audit may keep) with ``inputs(i)`` for call i, under no_grad
+    like a policy loop, until its writes settle, and say what it wrote."""
+    t0 = time.perf_counter()
+    lazy = _lazy_prefixes(module)
+    rec = Recorder(module, run_audit.__code__)  # the stack above this frame is not forward's
+    per_call: list[list[Change]] = []
+    repeats: list = []
+    stopped, error = "cap", None
+    try:
+        snap = walk(module, data=True)
+        rec.refresh(snap)
+        for call in range(max_calls):
+            rec.call = call
+            args = inputs(call)
+            with torch.no_grad(), Watch(rec):
+                rec.active = True
+                try:
+                    if call == REPEATS_CALL:  # a steady call: which functions run many times
+                        repeats = count_calls(lambda: module(*args))
+                    else:
+                        module(*args)
+                    sync()
+                finally:
+                    rec.active = False
+            after = walk(module, data=True)
+            changes = diff(snap, after)
+            rec.note_stored(changes, snap, after)
+            per_call.append(changes)
+            rec.refresh(after)
+            snap = after
+            n = call + 1
+            quiet = n >= MIN_CALLS and all(not c for c in per_call[-STEADY_CALLS:])
+            if quiet:
+                stopped = "steady"
+                break
+            if n >= MIN_CALLS and time.perf_counter() - t0 > budget_s:
+                stopped = "budget"
+                break
+    except Exception as e:  # the module fails in eager: the eager reference reports it
+        stopped, error = "error", f"{type(e).__name__}: {e}"[:500]
+    finally:
+        rec.unpatch()
+    writes = group_instances(_writes(rec, per_call, lazy), module)
+    return Audit(len(per_call), warmup_calls(writes), writes, stopped,
+                 round(time.perf_counter() - t0, 4), error, rec.one_time(len(per_call)),
+                 repeats)
+
+
+def _writes(rec: Recorder, per_call, lazy_prefixes) -> list[Write]:
+    n = len(per_call)
+    written: dict[str, set] = {}
+    where: dict[str, tuple] = {}
+    for e in rec.events:
+        written.setdefault(e.path, set()).add(e.call)
+        if e.where and e.path not in where:
+            where[e.path] = e.where
+    changed: dict[str, set] = {}
+    kinds: dict[str, str] = {}
+    tensors: dict[str, bool] = {}
+    for call, changes in enumerate(per_call):
+        for c in changes:
+            changed.setdefault(c.path, set()).add(call)
+            kinds.setdefault(c.path, c.kind)
+            tensors[c.path] = tensors.get(c.path, False) or c.tensor
+    out = []
+    for path in dict.fromkeys([*changed, *written]):
+        calls = written.get(path, set()) | changed.get(path, set())
+        w = where.get(path) or rec.last_use.get(path)  # a kernel that wrote it unannounced
+        out.append(Write(
+            path=path, kind=kinds.get(path, "value"), calls=call_span(calls, n),
+            where=f"{short_path(w[0])}:{w[1]}" if w else None, tensor=tensors.get(path, False),
+            changed=call_span(changed.get(path, set()), n), function=w[2] if w else None,
+            read_later=path in rec.read_later,
+            lazy=any(p == "" or path.startswith(p + ".") for p in lazy_prefixes)))
+    return out
+
+
+def _owner(path: str, modules: dict) -> str:
+    """The dotted path of the innermost module whose state ``path`` is ("" for the root)."""
+    parts = path.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        if ".".join(parts[:i]) in modules:
+            return ".".join(parts[:i])
+    return ""
+
+
+def group_instances(writes: list[Write], root: torch.nn.Module) -> list[Write]:
+    """One write per (holder's class, path inside it, what and where): a policy's 28 layers
+    writing ``_act_scale`` at the same line on the same calls are one write of 28 instances,
+    reported under the first one's path."""
+    modules = dict(root.named_modules())
+    groups: dict[tuple, Write] = {}
+    for w in writes:
+        owner = _owner(w.path, modules)
+        attribute = w.path[len(owner) + 1:] if owner else w.path
+        cls = type(modules[owner]).__qualname__
+        key = (cls, attribute, w.kind, w.calls, w.where, w.tensor, w.changed, w.read_later,
+               w.lazy)
+        if key in groups:
+            groups[key].instances.append(owner)
+            continue
+        groups[key] = dataclasses.replace(w, owner=cls, attribute=attribute, instances=[owner])
+    return list(groups.values())
+
+
+def warmup_calls(writes: list[Write]) -> int:
+    """Eager calls before compiling after which forward no longer changes state that stops
+    changing (first-call initialisation, a calibration window); running state is left."""
+    k = 0
+    for w in writes:
+        if w.lazy:  # torch initialises its lazy modules before tracing: nothing to warm up
+            continue
+        if w.changed == "first":
+            k = max(k, 1)
+        elif w.changed.startswith("until "):
+            k = max(k, int(w.changed.split()[1]))
+    return min(k, WARMUP_CAP)

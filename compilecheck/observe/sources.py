@@ -1,0 +1,59 @@
+"""Where code lives: torch's own files, compilecheck's, the standard library, or the user's.
+Findings point at the user's code only."""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import sysconfig
+
+_HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the package
+_PROBES = os.path.join(_HERE, "probes")  # the built-in probes are user code, installed here
+
+
+@functools.lru_cache(maxsize=1)
+def torch_dir() -> str:
+    spec = importlib.util.find_spec("torch")  # where torch is installed; torch not imported
+    return os.path.dirname(spec.origin) + os.sep if spec and spec.origin else "\0"
+
+
+@functools.lru_cache(maxsize=1)
+def _stdlib() -> str:
+    return (sysconfig.get_paths().get("stdlib") or "\0") + os.sep
+
+
+@functools.lru_cache(maxsize=4096)
+def is_user_file(path: str) -> bool:
+    """Not torch, not compilecheck itself (its built-in probes count as user code), not the
+    standard library, not a frozen or generated module."""
+    if path.startswith("<"):
+        return False
+    path = os.path.abspath(path)
+    ours = path.startswith(_HERE + os.sep) and not path.startswith(_PROBES)
+    return not (ours or path.startswith(torch_dir()) or path.startswith(_stdlib()))
+
+
+_LAYERS = (os.path.join("nn", "modules") + os.sep, os.path.join("ao", "nn") + os.sep)
+
+
+@functools.lru_cache(maxsize=4096)
+def is_module_code(path: str) -> bool:
+    """Code a module's forward is made of: the user's, or torch's own layers
+    (torch/nn/modules, torch/ao/nn), whose lines are where their writes happen."""
+    if is_user_file(path):
+        return True
+    path = os.path.abspath(path)
+    return path.startswith(torch_dir()) and path[len(torch_dir()):].startswith(_LAYERS)
+
+
+def short_path(path: str) -> str:
+    """Relative to the working folder when inside it; torch's own files from `torch/`; else
+    as given."""
+    root = torch_dir()
+    if os.path.abspath(path).startswith(root):
+        return "torch/" + os.path.abspath(path)[len(root):]
+    try:
+        rel = os.path.relpath(path)
+        return rel if not rel.startswith("..") else path
+    except ValueError:
+        return path

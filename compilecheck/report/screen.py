@@ -1,0 +1,117 @@
+"""The first screen of a diagnosis, like a doctor tool's: the verdict, each distinct finding in
+one line (class, what, where, how many), and the recommendations with their "Do this", in at
+most 50 lines of at most 120 columns (narrower terminals wrapped). The tables follow only with
+``--details``; the markdown and JSON always hold everything."""
+from __future__ import annotations
+
+import re
+import shutil
+import textwrap
+
+from ..vocab.findings import CLASSES
+
+MAX_LINES = 50
+MAX_WIDTH = 120
+MAX_FINDINGS = 12
+
+
+def width() -> int:
+    return max(60, min(MAX_WIDTH, shutil.get_terminal_size((MAX_WIDTH, MAX_LINES)).columns))
+
+
+def _first_sentence(text: str) -> str:
+    m = re.match(r"(.+?[.:;])(\s|$)", text)
+    return (m.group(1) if m else text).rstrip(":;")
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 3].rstrip() + "..."
+
+
+def finding_groups(cells) -> list[dict]:
+    """Each distinct finding once (its class, where and text without figures), with the cells
+    that show it, most severe first."""
+    groups: dict = {}
+    for c in cells:
+        for f in c.findings:
+            key = (f["class"], f.get("where"), re.sub(r"\d+(\.\d+)?", "#", f["detail"]))
+            g = groups.setdefault(key, {"finding": f, "cells": []})
+            g["cells"].append(c)
+    rank = list(CLASSES)
+    return sorted(groups.values(), key=lambda g: (
+        CLASSES.get(g["finding"]["class"]).severity != "fail"
+        if g["finding"]["class"] in CLASSES else True,
+        rank.index(g["finding"]["class"]) if g["finding"]["class"] in rank else len(rank)))
+
+
+def _finding_lines(g: dict, w: int) -> list[str]:
+    f = g["finding"]
+    cls = CLASSES.get(f["class"])
+    sev = "FAIL" if cls and cls.severity == "fail" else "WARN"
+    n_cells = len({id(c) for c in g["cells"]})
+    how_many = [f"{n_cells} cell{'s' if n_cells != 1 else ''}"]
+    if f.get("instances"):
+        how_many.append(f"{len(f['instances'])} instances")
+    head = f"  {sev} {f['class']}"
+    if f.get("where"):
+        head += f" at {f['where']}"
+    head += f" ({', '.join(how_many)})"
+    if f.get("predicts"):
+        head += f" -> under CUDA graphs: {f['predicts']}"
+    what = _first_sentence(f["detail"])
+    if f.get("instances"):  # the paths are in the JSON and the details: the count says it here
+        what = re.sub(r"( modules) \([^()]*\)", r"\1", what)
+    return [_clip(head, w), _clip("       " + what, w)]
+
+
+def _wrapped(label: str, text: str, w: int, max_lines: int) -> list[str]:
+    lines = textwrap.wrap(text, w - 2, initial_indent=label, subsequent_indent="    ")
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = _clip(lines[-1], w - 18) + " (--details)"
+    return lines
+
+
+def recommendation_lines(report, w: int) -> list[str]:
+    rec = report.recommendation or {}
+    summary = rec.get("summary") or "no recommendation (nothing compiled ran)"
+    what, _, do = summary.partition(" Do this: ")
+    out = _wrapped("CUDA graphs: ", what, w, 3)
+    if do:
+        out += _wrapped("  Do this: ", do, w, 6)
+    cold = getattr(report, "cold_start_recommendation", None)
+    if cold:
+        what, _, do = cold.get("summary", "").partition(" Do this: ")
+        out += _wrapped("Cold start: ", what, w, 3)
+        if do:
+            out += _wrapped("  Do this: ", do, w, 4)
+    return out
+
+
+def screen(report, w: int | None = None) -> str:
+    w = w or width()
+    env = report.environment
+    scope = ""
+    whole = [c for c in report.cells if getattr(c, "scope", "whole") == "whole"]
+    if len(whole) != len(report.cells):
+        scope = f"; {len(whole)} of {len(report.cells)} cells on the whole module"
+    head = (f"compilecheck: {report.verdict} (torch {env.get('torch', '?')}, device "
+            f"{env.get('device', '?')}; target mode {report.target_mode}{scope})")
+    out = _wrapped("", head, w, 2)
+    groups = finding_groups(report.cells)
+    out.append("")
+    if groups:
+        out.append("Findings (each once; --details for every cell):")
+        for g in groups[:MAX_FINDINGS]:
+            out += _finding_lines(g, w)
+        if len(groups) > MAX_FINDINGS:
+            out.append(f"  ... and {len(groups) - MAX_FINDINGS} more (--details)")
+    else:
+        out.append("Findings: none.")
+    out.append("")
+    out += recommendation_lines(report, w)
+    if report.interrupted:
+        out += ["", "INTERRUPTED: cells not finished are marked skip (interrupted)."]
+    out += ["", _clip("More: --details (cells, state writes, call patterns, knobs, ladder); "
+                      "--markdown FILE for a ticket; --json FILE.", w)]
+    return "\n".join(out[:MAX_LINES])

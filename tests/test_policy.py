@@ -1,0 +1,77 @@
+"""The whole policy, as a user runs it: `compilecheck diagnose --device cpu --policy tiny`, one
+real run shared by the tests (real compiles of the pi0-shaped sampling function)."""
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from compilecheck import probes
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def policy_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("policy")
+    env = dict(os.environ, COLUMNS="120")
+    p = subprocess.run(
+        [sys.executable, "-m", "compilecheck", "diagnose", "--device", "cpu", "--policy", "tiny",
+         "--quiet", "--json", str(out / "r.json"), "--markdown", str(out / "r.md")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert p.returncode in (0, 1), p.stderr[-3000:]
+    return p, json.loads((out / "r.json").read_text()), (out / "r.md").read_text()
+
+
+def _findings(report):
+    return [f for c in report["cells"] for f in c["findings"]]
+
+
+def test_the_first_screen_fits_50_lines_of_120_columns(policy_run):
+    p, _, _ = policy_run
+    lines = p.stdout.rstrip("\n").split("\n")
+    assert len(lines) <= 50, len(lines)
+    assert max(len(x) for x in lines) <= 120
+    assert lines[0].startswith("compilecheck: ")
+    assert any(x.startswith("CUDA graphs: ") for x in lines)
+    assert any("Do this:" in x for x in lines)
+
+
+def test_act_scale_is_one_finding_with_every_instance(policy_run):
+    _, report, md = policy_run
+    n_layers = len(probes.policy.policy_targets("tiny"))
+    writes = report["state_writes"]["policy-tiny-deployed"]["writes"]
+    act = [w for w in writes if w["attribute"] == "_act_scale"]
+    assert len(act) == 1, [w["path"] for w in act]
+    assert len(act[0]["instances"]) == n_layers
+    assert act[0]["owner"] == "DeployedDuQuantLinear"
+    overwrite = [f for f in _findings(report) if f.get("predicts") == "cudagraph_overwrite"
+                 and "_act_scale" in f["detail"]]
+    assert overwrite and all(len(f["instances"]) == n_layers for f in overwrite)
+    # one line on the first screen, with the instance count
+    p, _, _ = policy_run
+    shown = [x for x in p.stdout.splitlines() if "instances" in x and "state_mutation" in x]
+    assert shown and len(shown) <= 3
+    assert f"{n_layers} instances" in "\n".join(shown)
+
+
+def test_the_denoise_loop_is_named_with_its_line_and_its_ten_traces(policy_run):
+    _, report, _ = policy_run
+    src = open(os.path.join(ROOT, "probes", "policy_model.py")).read().splitlines()
+    loop_call = next(i + 1 for i, line in enumerate(src) if "v_t = self.denoise_step(" in line)
+    slow = [f for f in _findings(report) if f["class"] == "slow_compile"
+            and f["detail"].startswith("denoise_step()")]
+    assert slow, [f["detail"][:120] for f in _findings(report) if f["class"] == "slow_compile"]
+    f = slow[0]
+    assert "traced 10 times" in f["detail"]
+    assert f["where"].endswith(f"policy_model.py:{loop_call}")
+    share = int(re.search(r"\((\d+)%\)", f["detail"]).group(1))
+    assert share >= 50  # the expert over 10 steps is most of the graph
+
+
+def test_details_and_markdown_keep_the_tables(policy_run):
+    _, report, md = policy_run
+    assert "### Ladder" in md and "All cells" in md and "### What forward writes" in md
+    assert report["recommendation"]["name"]
