@@ -7,8 +7,9 @@ of rules (docs/ladder.md):
 3. A clean pass beats a pass with warnings.
 4. A pass measured with CUDA graphs on the GPU beats a CPU prediction.
 5. ``suppress-errors`` only where it turned its twin's compile failure into a pass.
-6. Among the rest, speeds whose spreads overlap are equal, and the smaller change (the lower
-   rung) wins.
+6. Among the rest, speeds whose spreads overlap are equal, and the smaller change to the
+   user's code wins: none (the module as it is) < the call site (a warm-up, the compile's
+   options) < the layer's own code (a calibration pass); then the lower rung.
 
 Every sentence of a rung's ``why`` comes from this run's cells for this module.
 """
@@ -190,7 +191,8 @@ def recommend(rungs: list[Rung], mode: str, mode_has_cg: bool = True) -> dict:
     best_standing = min(standing(r) for r in compiled)
     tier = [r for r in compiled if standing(r) == best_standing]
     fastest = max(tier, key=lambda r: r.speedup or 0.0)
-    best = min((r for r in tier if _overlap(r, fastest)), key=lambda r: r.rung)
+    best = min((r for r in tier if _overlap(r, fastest)),
+               key=lambda r: (BY_NAME[r.name].change, r.rung))
     speed = f"{best.speedup:.2f}x eager" if best.speedup else "speed not measured"
     if best.speedup_range:
         speed += f" [{best.speedup_range[0]:.2f}-{best.speedup_range[1]:.2f}]"

@@ -35,6 +35,9 @@ class Rung:
     settings: Callable  # (mode, no_cg_form, subject, warmup) -> what to set or change
     builtin_only: bool = False
     cudagraphs: str = "target"  # "target": as the target mode has them; "off": always off
+    # how much of the user's code taking it changes: 0 none (the module as it is, or a
+    # variable), 1 the call site (how it is compiled or warmed up), 2 the layer's own code
+    change: int = 0
 
 
 def _compile(mode: str) -> str:
@@ -65,17 +68,17 @@ RUNGS: tuple[Rung, ...] = (
          lambda mode, no_cg, s, k: (
              "code change: call layer.calibrate(batches) on a few real inputs before "
              f"{_compile(mode)}; forward then only reads the frozen _act_scale buffer"),
-         builtin_only=True),
+         builtin_only=True, change=2),
     Rung("warm-up", "no code change: eager calls before torch.compile", True,
          lambda s: dict(variant=s.variant, probe=s.probe, config=s.config, warmup=-1),
-         _warmup_settings),
+         _warmup_settings, change=1),
     Rung("full-fix", "nothing: the module as deployed", True,
          lambda s: dict(variant=s.variant, probe=s.probe, config=s.config),
          lambda mode, no_cg, s, k: f"keep the module as deployed; {_compile(mode)}"),
     Rung("no-cudagraphs", "compile without CUDA graphs", True,
          lambda s: dict(variant=s.variant, probe=s.probe, config=s.config),
          lambda mode, no_cg, s, k: f"{no_cg} (the module as deployed)",
-         cudagraphs="off"),
+         cudagraphs="off", change=1),
     Rung("abits16", "weight-only quantisation: activations are no longer quantised to 8 bits",
          False,
          lambda s: dict(variant=s.variant, probe=None,
