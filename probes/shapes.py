@@ -27,6 +27,9 @@ PRESETS: dict[str, tuple[Shape, str]] = {
     "gemma-2b-q": (Shape(816, 2048, 2048), "PaliGemma q/o projection"),
     "gemma-2b-kv": (Shape(816, 2048, 256), "PaliGemma k/v projection"),
     "gemma-2b-down": (Shape(816, 16384, 2048), "PaliGemma down projection"),
+    "siglip": (Shape(256, 1152, 1152), "SigLIP So400m q/k/v/out projection (one image)"),
+    "siglip-fc1": (Shape(256, 1152, 4304), "SigLIP So400m fc1"),
+    "siglip-fc2": (Shape(256, 4304, 1152), "SigLIP So400m fc2"),
 }
 
 _CUSTOM = re.compile(r"^(\d+)x(\d+)x(\d+)$")
@@ -53,11 +56,16 @@ def parse_shape(text: str, block: int = 1) -> Shape:
     return shape
 
 
-# The policy the layer is deployed in: per tower, its layer count and the presets of its seven
-# linears (q, k, v, o, gate, up, down), REFERENCE.md section 3.
-POLICY: dict[str, tuple[int, tuple[str, ...]]] = {
+# The policy the layer is deployed in, as the fork compiles it (REFERENCE.md sections 3 and 5):
+# per tower, its layer count, the presets of its wrapped linears, and how many times one call
+# of the sampling function traces the tower (3 camera images; the prefix once; 10 denoise
+# steps through the expert: dynamo unrolls the loop).
+POLICY: dict[str, tuple[int, tuple[str, ...], int]] = {
+    "SigLIP vision tower": (27, ("siglip", "siglip", "siglip", "siglip", "siglip-fc1",
+                                 "siglip-fc2"), 3),
     "PaliGemma 2B": (18, ("gemma-2b-q", "gemma-2b-kv", "gemma-2b-kv", "gemma-2b-q", "gemma-2b",
-                          "gemma-2b", "gemma-2b-down")),
+                          "gemma-2b", "gemma-2b-down"), 1),
     "action expert 300M": (18, ("gemma-300m-q", "gemma-300m-kv", "gemma-300m-kv",
-                                "gemma-300m-o", "gemma-300m", "gemma-300m", "gemma-300m-down")),
+                                "gemma-300m-o", "gemma-300m", "gemma-300m", "gemma-300m-down"),
+                           10),
 }

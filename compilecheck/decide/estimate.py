@@ -36,18 +36,44 @@ def _per_layer(cell, one_time_ops: int, run_shape, shape, block: int) -> dict:
 
 
 def policy_cost(cell, one_time_ops: int, run_shape, towers: dict, block: int) -> dict:
-    """towers: name -> (layers, [Shape of each linear]). Seconds in all, and its parts."""
+    """towers: name -> (layers, [Shape of each linear], traces per call). Seconds in all, and
+    its parts; ``sites`` counts every traced layer call (a tower traced per image or per step
+    counts that many times)."""
     trace = backend = 0.0
     sites, distinct = 0, {}
-    for layers, shapes in towers.values():
+    for layers, shapes, traces in towers.values():
         for shape in shapes:
             one = _per_layer(cell, one_time_ops, run_shape, shape, block)
-            trace += layers * one["trace_s"]
-            sites += layers
+            trace += layers * traces * one["trace_s"]
+            sites += layers * traces
             distinct[tuple(shape)] = one["backend_s"]
     backend = sum(distinct.values())
     return {"seconds": round(trace + backend, 1), "trace_s": round(trace, 1),
             "backend_s": round(backend, 1), "sites": sites, "distinct_shapes": len(distinct)}
+
+
+def measured(report, decided: dict, plan) -> dict | None:
+    """Where the whole policy itself ran (--policy, or a user's policy through --probe): its
+    compile as deployed and with the recommended rung, measured, not estimated."""
+    cold = decided.get("full-fix")
+    if cold is None or cold.compile_s is None:
+        return None
+    rec = report.recommendation.get("name")
+    fixed = decided.get(rec) if rec and rec not in ("no-compile", "full-fix") else None
+    ops = (cold.compile_profile or {}).get("ops")
+    summary = (f"MEASURED: compiling {cold.variant} whole as deployed in {cold.mode} took "
+               f"{cold.compile_s:.1f} s to its first call(s) ({cold.graphs} graph(s), "
+               f"{cold.recompiles} recompile(s){f', {ops} operations' if ops else ''})")
+    out = {"measured": True, "cold": {"seconds": cold.compile_s, "ops": ops}}
+    if fixed is not None and fixed.compile_s is not None:
+        number = next(r.rung for r in report.ladder if r.name == rec)
+        summary += (f"; with rung {number} ({rec}) {fixed.compile_s:.1f} s "
+                    f"({fixed.graphs} graph(s))")
+        out.update(fixed={"seconds": fixed.compile_s}, rung=rec)
+    out["summary"] = summary + "."
+    out["notes"] = ["On this machine, in a worker whose inductor cache may hold graphs of "
+                    "earlier cells: a cold first episode is at least this long."]
+    return out
 
 
 def _one_time_ops(cell, audit: dict | None) -> int:
@@ -60,7 +86,7 @@ def estimate(report, decided: dict, plan, options) -> dict | None:
     """The policy estimate for the built-in probe: the layer as deployed (the full-fix rung's
     cell in the target mode) against the recommended rung's cell."""
     if plan.subject.user:
-        return None
+        return measured(report, decided, plan)
     from ..probes import parse_shape
     from ..probes.config import DuQuantConfig
     from ..probes.shapes import POLICY
@@ -72,14 +98,15 @@ def estimate(report, decided: dict, plan, options) -> dict | None:
         return None
     block = DuQuantConfig(**dict(options.config)).block
     run_shape = parse_shape(options.shape, block)
-    towers = {name: (layers, [parse_shape(s) for s in presets])
-              for name, (layers, presets) in POLICY.items()}
+    towers = {name: (layers, [parse_shape(s) for s in presets], traces)
+              for name, (layers, presets, traces) in POLICY.items()}
     audit = report.state_writes.get(plan.subject.variant)
     before = policy_cost(cold, _one_time_ops(cold, audit), run_shape, towers, block)
     basis = f"{cold.variant} in {cold.mode}, measured at {options.shape} on {cold.device}"
     out = {"cold": before, "basis": basis}
     summary = (f"ESTIMATE: a cold compile of the whole policy ({before['sites']} DuQuant "
-               f"linears in {len(towers)} towers, {before['distinct_shapes']} distinct shapes) "
+               f"layer calls traced in {len(towers)} towers: images x vision tower, the "
+               f"prefix, denoise steps x expert; {before['distinct_shapes']} distinct shapes) "
                f"would take about {before['seconds']:.0f} s here as deployed "
                f"({before['trace_s']:.0f} s tracing, {before['backend_s']:.0f} s lowering and "
                "kernels)")

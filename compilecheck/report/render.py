@@ -174,7 +174,8 @@ def table(report, details: bool = True) -> str:
             tabulate(ladder_rows(report.ladder), LADDER_HEAD, tablefmt="simple",
                      maxcolwidths=[None, None, None, None, None, 80])]
     if report.estimate:
-        out += ["", "Whole policy (an estimate):", *estimate_lines(report.estimate)]
+        out += ["", "Whole policy (measured):" if report.estimate.get("measured") else
+                "Whole policy (an estimate):", *estimate_lines(report.estimate)]
     out += ["", f"Recommendation: {report.recommendation.get('summary')}"]
     if report.interrupted:
         out += ["", "INTERRUPTED: cells not finished are marked skip (interrupted)."]
@@ -200,7 +201,8 @@ def markdown(report) -> str:
         out.append("")
     out += ["### Ladder", "", _md_table(ladder_rows(report.ladder), LADDER_HEAD), ""]
     if report.estimate:
-        out += ["### Whole policy (an estimate)", "", *estimate_lines(report.estimate), ""]
+        title = "measured" if report.estimate.get("measured") else "an estimate"
+        out += [f"### Whole policy ({title})", "", *estimate_lines(report.estimate), ""]
     if report.state_writes:
         out += ["### What forward writes", ""]
         for variant, audit in report.state_writes.items():

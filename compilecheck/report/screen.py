@@ -44,18 +44,20 @@ def finding_groups(cells) -> list[dict]:
         rank.index(g["finding"]["class"]) if g["finding"]["class"] in rank else len(rank)))
 
 
-def _finding_lines(g: dict, w: int) -> list[str]:
+def _finding_lines(g: dict, w: int, many_variants: bool = False) -> list[str]:
     f = g["finding"]
     cls = CLASSES.get(f["class"])
     sev = "FAIL" if cls and cls.severity == "fail" else "WARN"
     n_cells = len({id(c) for c in g["cells"]})
     how_many = [f"{n_cells} cell{'s' if n_cells != 1 else ''}"]
+    if many_variants:
+        how_many.insert(0, ", ".join(dict.fromkeys(c.variant for c in g["cells"])) + ":")
     if f.get("instances"):
         how_many.append(f"{len(f['instances'])} instances")
     head = f"  {sev} {f['class']}"
     if f.get("where"):
         head += f" at {f['where']}"
-    head += f" ({', '.join(how_many)})"
+    head += f" ({', '.join(how_many)})".replace(":, ", ": ")
     if f.get("predicts"):
         head += f" -> under CUDA graphs: {f['predicts']}"
     what = _first_sentence(f["detail"])
@@ -76,7 +78,7 @@ def recommendation_lines(report, w: int) -> list[str]:
     rec = report.recommendation or {}
     summary = rec.get("summary") or "no recommendation (nothing compiled ran)"
     what, _, do = summary.partition(" Do this: ")
-    out = _wrapped("CUDA graphs: ", what, w, 3)
+    out = _wrapped("Recommendation: ", what, w, 3)
     if do:
         out += _wrapped("  Do this: ", do, w, 6)
     cold = getattr(report, "cold_start_recommendation", None)
@@ -102,8 +104,9 @@ def screen(report, w: int | None = None) -> str:
     out.append("")
     if groups:
         out.append("Findings (each once; --details for every cell):")
+        many = len({c.variant for c in report.cells}) > 1
         for g in groups[:MAX_FINDINGS]:
-            out += _finding_lines(g, w)
+            out += _finding_lines(g, w, many)
         if len(groups) > MAX_FINDINGS:
             out.append(f"  ... and {len(groups) - MAX_FINDINGS} more (--details)")
     else:
