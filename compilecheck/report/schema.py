@@ -96,7 +96,9 @@ def _v2() -> dict:
     finding = cell["properties"]["findings"]["items"]
     finding["properties"]["class"] = {"enum": list(CLASSES)}
     finding["properties"].update({"attribute": {"type": ["string", "null"]},
-                                  "predicts": {"type": ["string", "null"]}})
+                                  "predicts": {"type": ["string", "null"]},
+                                  # every module instance one (class, write site) covers
+                                  "instances": {"type": "array", "items": {"type": "string"}}})
     rung = props["ladder"]["items"]
     rung["required"] += ["keeps_numerics", "speedup_range", "basis"]
     rung["properties"].update({
