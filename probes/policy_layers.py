@@ -1,17 +1,17 @@
-"""The towers of the pi0-shaped policy probe, mirroring the modules the openpi DuQuant fork runs
-(JingxuanZhang77/openpi_duquant): its ``transformers_replace`` copies of transformers'
-SigLIP and Gemma (``models/gemma/modeling_gemma.py``: ``GemmaRMSNorm`` returning (x, gate),
-``GemmaAttention`` that reads a passed cache without updating it when ``use_cache`` is False,
-``GemmaModel`` with the embedding normaliser commented out) and
-``models_pytorch/gemma_pytorch.py``'s ``PaliGemmaWithExpertModel``. Module names follow the
-fork's tree (``paligemma.model.vision_tower.vision_model.encoder.layers.N.self_attn.q_proj``,
-``paligemma.model.language_model.layers.N.mlp.gate_proj``, ``gemma_expert.model.layers...``),
-so the fork's include/exclude regexes select the same projections. Float32 throughout.
+"""The Gemma towers of the pi0-shaped policy probe (language model and action expert) and the
+pieces both towers share (config object, KV cache, attention functions), mirroring what the
+openpi DuQuant fork (JingxuanZhang77/openpi_duquant) runs: its ``transformers_replace`` copy of
+transformers' Gemma (``models/gemma/modeling_gemma.py``: ``GemmaRMSNorm`` returning
+(x, gate), ``GemmaAttention`` that reads a passed cache without updating it when
+``use_cache`` is False, ``GemmaModel`` with the embedding normaliser commented out) and
+transformers' DynamicCache (the fork's ``cache_utils`` re-exports it). Module names follow
+the fork's tree (``paligemma.model.language_model.layers.N.self_attn.q_proj``,
+``...mlp.gate_proj``, ``gemma_expert.model.layers...``), so the fork's include/exclude regexes
+select the same projections. Float32 throughout.
 """
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import NamedTuple
 
 import torch
@@ -70,11 +70,14 @@ class ModelOutput(NamedTuple):  # BaseModelOutputWithPast, the two fields pi0 re
 
 def repeat_kv(x: torch.Tensor, n_rep: int) -> torch.Tensor:
     b, kv, s, d = x.shape
-    return x if n_rep == 1 else x[:, :, None].expand(b, kv, n_rep, s, d).reshape(b, kv * n_rep, s, d)
+    if n_rep == 1:
+        return x
+    return x[:, :, None].expand(b, kv, n_rep, s, d).reshape(b, kv * n_rep, s, d)
 
 
 def eager_attention_forward(module, query, key, value, attention_mask, scaling):
-    key, value = repeat_kv(key, module.num_key_value_groups), repeat_kv(value, module.num_key_value_groups)
+    n_rep = module.num_key_value_groups
+    key, value = repeat_kv(key, n_rep), repeat_kv(value, n_rep)
     weights = torch.matmul(query, key.transpose(2, 3)) * scaling
     if attention_mask is not None:
         weights = weights + attention_mask[:, :, :, : key.shape[-2]]
@@ -83,7 +86,8 @@ def eager_attention_forward(module, query, key, value, attention_mask, scaling):
 
 
 def sdpa_attention_forward(module, query, key, value, attention_mask, scaling):
-    key, value = repeat_kv(key, module.num_key_value_groups), repeat_kv(value, module.num_key_value_groups)
+    n_rep = module.num_key_value_groups
+    key, value = repeat_kv(key, n_rep), repeat_kv(value, n_rep)
     mask = attention_mask[:, :, :, : key.shape[-2]] if attention_mask is not None else None
     out = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, scale=scaling)
     return out.transpose(1, 2).contiguous()
@@ -94,75 +98,6 @@ ATTENTION_FUNCTIONS = {"eager": eager_attention_forward, "sdpa": sdpa_attention_
 
 def attention_interface(config: TowerConfig):
     return ATTENTION_FUNCTIONS[config._attn_implementation]  # noqa: SLF001
-
-
-# --- SigLIP (modeling_siglip): the vision tower, 6 wrapped projections per block ------------
-
-class SiglipAttention(nn.Module):
-    def __init__(self, config: TowerConfig):
-        super().__init__()
-        self.config, w = config, config.hidden_size
-        self.num_heads, self.head_dim = config.num_attention_heads, w // config.num_attention_heads
-        self.num_key_value_groups, self.scaling = 1, self.head_dim**-0.5
-        self.q_proj, self.k_proj = nn.Linear(w, w), nn.Linear(w, w)
-        self.v_proj, self.out_proj = nn.Linear(w, w), nn.Linear(w, w)
-
-    def forward(self, hidden_states):
-        b, s, _ = hidden_states.shape
-        shape = (b, s, self.num_heads, self.head_dim)
-        q, k, v = (p(hidden_states).view(shape).transpose(1, 2)
-                   for p in (self.q_proj, self.k_proj, self.v_proj))
-        out = attention_interface(self.config)(self, q, k, v, None, self.scaling)
-        return self.out_proj(out.reshape(b, s, -1))
-
-
-class SiglipMLP(nn.Module):
-    def __init__(self, config: TowerConfig):
-        super().__init__()
-        self.fc1 = nn.Linear(config.hidden_size, config.intermediate_size)
-        self.fc2 = nn.Linear(config.intermediate_size, config.hidden_size)
-
-    def forward(self, x):
-        return self.fc2(F.gelu(self.fc1(x), approximate="tanh"))
-
-
-class SiglipEncoderLayer(nn.Module):
-    def __init__(self, config: TowerConfig):
-        super().__init__()
-        self.layer_norm1 = nn.LayerNorm(config.hidden_size, eps=config.rms_norm_eps)
-        self.self_attn = SiglipAttention(config)
-        self.layer_norm2 = nn.LayerNorm(config.hidden_size, eps=config.rms_norm_eps)
-        self.mlp = SiglipMLP(config)
-
-    def forward(self, x):
-        x = x + self.self_attn(self.layer_norm1(x))
-        return x + self.mlp(self.layer_norm2(x))
-
-
-class SiglipVisionModel(nn.Module):
-    """vision_tower.vision_model: patch embedding (Conv2d), position embedding, encoder,
-    post_layernorm (no pooling head: PaliGemma's vision_use_head is False)."""
-
-    def __init__(self, config: TowerConfig, image_size: int, patch_size: int):
-        super().__init__()
-        self.config = config
-        self.embeddings = nn.Module()
-        self.embeddings.patch_embedding = nn.Conv2d(3, config.hidden_size, patch_size, patch_size)
-        n = (image_size // patch_size) ** 2
-        self.embeddings.position_embedding = nn.Embedding(n, config.hidden_size)
-        self.embeddings.register_buffer("position_ids", torch.arange(n)[None], persistent=False)
-        self.encoder = nn.Module()
-        self.encoder.layers = nn.ModuleList(SiglipEncoderLayer(config)
-                                            for _ in range(config.num_hidden_layers))
-        self.post_layernorm = nn.LayerNorm(config.hidden_size, eps=config.rms_norm_eps)
-
-    def forward(self, pixel_values):
-        emb = self.embeddings
-        x = emb.patch_embedding(pixel_values).flatten(2).transpose(1, 2)
-        x = x + emb.position_embedding(emb.position_ids)
-        for layer in self.encoder.layers:
-            x = layer(x)
-        return self.post_layernorm(x)
 
 
 # --- Gemma (the fork's modeling_gemma): 7 wrapped projections per block ---------------------

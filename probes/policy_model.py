@@ -25,8 +25,9 @@ import torch
 from torch import nn
 import torch.nn.functional as F  # noqa: N812
 
-from .policy_layers import GemmaModel, SiglipVisionModel, TowerConfig
+from .policy_layers import GemmaModel, TowerConfig
 from .policy_sizes import PolicySize
+from .policy_vision import SiglipVisionModel
 
 
 def make_att_2d_masks(pad_masks, att_masks):
@@ -182,7 +183,7 @@ class PI0Policy(nn.Module):
         prefix_att_2d_masks = make_att_2d_masks(prefix_pad_masks, prefix_att_masks)
         prefix_position_ids = torch.cumsum(prefix_pad_masks, dim=1) - 1
         prefix_att_2d_masks_4d = self._prepare_attention_masks_4d(prefix_att_2d_masks)
-        self.paligemma_with_expert.paligemma.language_model.config._attn_implementation = "eager"  # noqa: SLF001
+        self.paligemma_with_expert.paligemma.language_model.config._attn_implementation = "eager"
         _, past_key_values = self.paligemma_with_expert.forward(
             attention_mask=prefix_att_2d_masks_4d, position_ids=prefix_position_ids,
             past_key_values=None, inputs_embeds=[prefix_embs, None], use_cache=True)
@@ -208,7 +209,7 @@ class PI0Policy(nn.Module):
         prefix_offsets = torch.sum(prefix_pad_masks, dim=-1)[:, None]
         position_ids = prefix_offsets + torch.cumsum(suffix_pad_masks, dim=1) - 1
         full_att_2d_masks_4d = self._prepare_attention_masks_4d(full_att_2d_masks)
-        self.paligemma_with_expert.gemma_expert.model.config._attn_implementation = "eager"  # noqa: SLF001
+        self.paligemma_with_expert.gemma_expert.model.config._attn_implementation = "eager"
         outputs_embeds, _ = self.paligemma_with_expert.forward(
             attention_mask=full_att_2d_masks_4d, position_ids=position_ids,
             past_key_values=past_key_values, inputs_embeds=[None, suffix_embs], use_cache=False,

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 
-# The projections the fork's select_targets wraps, per block of each tower, (name, in, out)
-# as functions of a size: SigLIP has 6 (q, k, v, out_proj, fc1, fc2), Gemma 7.
-
 
 @dataclasses.dataclass(frozen=True)
 class PolicySize:

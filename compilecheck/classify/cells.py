@@ -30,7 +30,7 @@ def classify(raw: RawResult) -> CellResult:
                 cudagraphs="on" if spec.cudagraphs else "off", wbits=wbits, abits=abits,
                 role=spec.role, shape=spec.shape if spec.probe is None else "",
                 wall_s=round(raw.wall_s, 3) if raw.wall_s and not raw.same_as else None,
-                pattern=spec.pattern,
+                pattern=spec.pattern, scope=spec.scope,
                 same_as=raw.same_as.mode if raw.same_as is not None else None,
                 warmup=obs.get("warmup", max(spec.warmup, 0)))
     if raw.outcome in ("skip", "interrupted"):
@@ -87,17 +87,17 @@ def predict(cells: list[CellResult]) -> list[CellResult]:
     from ..vocab.callpatterns import PATTERNS
     from ..plan.cells import NO_CUDA
 
-    by_key = {(c.variant, c.mode, c.role, c.pattern, c.cudagraphs): c for c in cells}
+    by_key = {(c.variant, c.mode, c.role, c.pattern, c.scope, c.cudagraphs): c for c in cells}
     out = []
     for c in cells:
         if c.status == "skip" and c.role == "call-pattern" and \
                 (c.error or "").startswith(NO_CUDA):  # not "nothing to check here"
             c = dataclasses.replace(c, predicted=PATTERNS[c.pattern].predicts)
         if c.status == "skip" and c.cudagraphs == "on" and c.pattern == "loop":
-            sib = by_key.get((c.variant, c.mode, c.role, c.pattern, "off")) or next(
+            sib = by_key.get((c.variant, c.mode, c.role, c.pattern, c.scope, "off")) or next(
                 (s for s in cells if s.variant == c.variant and s.mode == c.mode
-                 and s.warmup == c.warmup and s.cudagraphs == "off" and s.status != "skip"),
-                None)
+                 and s.warmup == c.warmup and s.scope == c.scope and s.cudagraphs == "off"
+                 and s.status != "skip"), None)
             if sib is not None and sib.status != "skip":
                 c = dataclasses.replace(c, predicted=predicted_class(sib))
                 if c.predicted:

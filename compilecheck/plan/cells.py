@@ -140,10 +140,15 @@ def plan(o: DiagnoseOptions, modes: dict | None = None) -> Plan:
     else:
         subjects = [(v, None) for v in o.variants]
     cells: list[CellSpec] = []
+    target = o.target_mode
+    reps = representatives(o.policy) if o.policy else []
     for variant, probe in subjects:
         for mode in o.modes:
-            cells += _mode_cells(o, modes, variant, mode, probe)
-    target = o.target_mode
+            if reps and mode not in ("eager", target):  # only the whole answers the target
+                for path in reps:
+                    cells += _mode_cells(o, modes, variant, mode, probe, scope=path)
+            else:
+                cells += _mode_cells(o, modes, variant, mode, probe)
     first = subjects[0] if o.probes else ("deployed", None)
     subject = rung_registry.Subject(first[0], first[1], o.config)
     rungs, deferred = {}, {}
@@ -161,11 +166,24 @@ def plan(o: DiagnoseOptions, modes: dict | None = None) -> Plan:
             deferred[rung.name] = rung_cells
         else:
             cells += rung_cells
-    cells += _pattern_cells(o, modes, subject, target)
+    for scope in reps or ["whole"]:
+        cells += _pattern_cells(o, modes, subject, target, scope)
     return Plan(_dedupe(cells), rungs, target, subject, deferred, modes)
 
 
-def _pattern_cells(o, modes, subject, target) -> list[CellSpec]:
+def representatives(policy: str) -> list[str]:
+    """One instance of each distinct (class, in, out) among the policy's DuQuant layers: what
+    is measured for a mode or call pattern beyond the target (the whole policy is compiled only
+    where only the whole can answer: as deployed in the target mode, and the warm-up rung)."""
+    from .. import probes
+
+    first: dict = {}
+    for name, n_in, n_out in probes.policy.policy_targets(policy):
+        first.setdefault((n_in, n_out), name)
+    return list(first.values())
+
+
+def _pattern_cells(o, modes, subject, target, scope="whole") -> list[CellSpec]:
     """One cell per call pattern beyond the loop: the subject warmed up (so its own state
     does not hide the caller's), in the target mode with its CUDA graphs."""
     out = []
@@ -181,7 +199,7 @@ def _pattern_cells(o, modes, subject, target) -> list[CellSpec]:
             skip = f"{NO_CUDA}; {p.cpu_note}"
         on = cg and o.device == "cuda"  # without CUDA, grad is checked with CUDA graphs off
         c = _cell(o, subject.variant, target, on, subject.probe, "call-pattern",
-                  config=subject.config, warmup=-1, pattern=name)
+                  config=subject.config, warmup=-1, pattern=name, scope=scope)
         out.append(dataclasses.replace(c, skip_reason=skip))
     return out
 

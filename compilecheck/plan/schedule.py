@@ -16,7 +16,7 @@ def compile_identity(c: CellSpec, modes: dict) -> tuple:
     options = dict(modes.get(c.mode, {})) if c.mode != "eager" else {}
     options["triton.cudagraphs"] = bool(c.cudagraphs and options.get("triton.cudagraphs"))
     return (c.variant, c.probe, c.shape, c.config, c.seed, c.iters, c.device, c.warmup,
-            c.pattern, c.env, c.mode == "eager", tuple(sorted(options.items())))
+            c.pattern, c.env, c.scope, c.mode == "eager", tuple(sorted(options.items())))
 
 
 def plan_runs(cells: list[CellSpec], modes: dict) -> tuple[list[CellSpec], dict]:
@@ -29,7 +29,8 @@ def plan_runs(cells: list[CellSpec], modes: dict) -> tuple[list[CellSpec], dict]
             aliases[c] = first[key]
         else:
             first[key] = c
-    runs = sorted(first.values(), key=lambda c: (c.mode == "eager", c.role == "matrix"))
+    runs = sorted(first.values(), key=lambda c: (c.mode == "eager", c.scope != "whole",
+                                                 c.role == "matrix"))
     return runs, aliases
 
 

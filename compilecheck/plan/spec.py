@@ -21,6 +21,7 @@ class CellSpec:
     skip_reason: str | None = None  # set by the planner: known before anything runs
     warmup: int = 0  # eager calls before torch.compile; -1: as many as the state audit says
     pattern: str = "loop"  # how the caller calls the compiled module (calls.PATTERNS)
+    scope: str = "whole"  # "whole", or the dotted path of the instance measured for its class
 
     @property
     def label(self) -> str:
@@ -28,6 +29,8 @@ class CellSpec:
         extra = f" [{self.role}]" if self.role not in ("matrix", "call-pattern") else ""
         if self.pattern != "loop":
             extra += f" [{self.pattern}]"
+        if self.scope != "whole":
+            extra += f" [representative {self.scope}]"
         return f"{self.variant} / {self.mode} / {cg}{extra}"
 
     @property

@@ -17,9 +17,11 @@ def _n(x):
 
 
 def cell_label(c) -> str:
+    at = "" if getattr(c, "scope", "whole") == "whole" else \
+        " @" + ".".join(c.scope.split(".")[-3:])  # a representative instance
     if c.role == "call-pattern":
-        return f"{c.variant} [{c.pattern}]"
-    return f"{c.variant} [rung {c.role}]" if c.role != "matrix" else c.variant
+        return f"{c.variant}{at} [{c.pattern}]"
+    return (f"{c.variant} [rung {c.role}]" if c.role != "matrix" else c.variant) + at
 
 
 def profile_note(c) -> str:

@@ -92,7 +92,9 @@ def _v2() -> dict:
         "eager_spread": _RANGE, "compiled_spread": _RANGE, "speedup_range": _RANGE,
         "compile_profile": {"type": ["object", "null"]}, "gpu_ms": _RANGE,
         "predicted": {"type": ["string", "null"]}, "role": {"type": "string"},
-        "same_as": {"type": ["string", "null"]}})
+        "same_as": {"type": ["string", "null"]},
+        # the whole module, or the representative instance of a repeated class it ran on
+        "scope": {"type": "string"}})
     finding = cell["properties"]["findings"]["items"]
     finding["properties"]["class"] = {"enum": list(CLASSES)}
     finding["properties"].update({"attribute": {"type": ["string", "null"]},

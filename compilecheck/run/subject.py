@@ -62,7 +62,8 @@ _templates: dict = {}
 
 
 def probe_key(spec: CellSpec) -> tuple:
-    return (spec.variant, spec.probe, spec.shape, spec.config, spec.seed, spec.iters)
+    return (spec.variant, spec.probe, spec.shape, spec.config, spec.seed, spec.iters,
+            spec.scope)
 
 
 def fresh(spec: CellSpec) -> Subject:
@@ -82,6 +83,11 @@ def fresh(spec: CellSpec) -> Subject:
 
 
 def _build(spec: CellSpec):
+    if spec.scope != "whole":
+        import dataclasses
+
+        module, steps = _build(dataclasses.replace(spec, scope="whole"))
+        return representative(module, steps, spec.scope, spec.iters)
     torch.manual_seed(spec.seed)
     if spec.probe is None:
         from .. import probes
@@ -103,6 +109,33 @@ def _build(spec: CellSpec):
         return module, probes.policy_inputs(size, spec.seed, spec.iters)
     module, args = call_factory(load_factory(spec.probe), spec.probe)
     return module, step_inputs(args, spec.iters, spec.seed)
+
+
+def representative(module, steps: list, path: str, iters: int):
+    """The instance at ``path`` as it was before any call, and the inputs the whole module's
+    own calls give it (its first ``iters`` calls, over as many whole calls as that takes)."""
+    sub = module.get_submodule(path)
+    before = copy.deepcopy(sub)
+    seen: list = []
+
+    def keep(_, args, kwargs):
+        if kwargs:
+            raise ValueError(f"{path} is called with keyword arguments: no representative")
+        seen.append(tuple(a.detach().clone() if isinstance(a, torch.Tensor) else a
+                          for a in args))
+
+    handle = sub.register_forward_pre_hook(keep, with_kwargs=True)
+    try:
+        with torch.no_grad():
+            for i in range(max(1, iters)):
+                module(*steps[i % len(steps)])
+                if len(seen) >= iters:
+                    break
+    finally:
+        handle.remove()
+    if not seen:
+        raise ValueError(f"{path} is not called by the module's forward")
+    return before, seen[:iters]
 
 
 def seed_all(seed: int):

@@ -42,6 +42,7 @@ class CellResult:
     compile_profile: dict | None = None  # where the compile time went (observe/profile.py)
     gpu_ms: list | None = None  # [eager, compiled] median CUDA-event times (GPU only)
     same_as: str | None = None  # measured once with the cell of this mode (same experiment)
+    scope: str = "whole"  # the whole module, or the dotted path of the representative measured
 
     @property
     def classes(self) -> list[str]:
