@@ -75,3 +75,32 @@ def test_details_and_markdown_keep_the_tables(policy_run):
     _, report, md = policy_run
     assert "### Ladder" in md and "All cells" in md and "### What forward writes" in md
     assert report["recommendation"]["name"]
+
+
+def test_modes_beyond_the_target_run_on_one_representative_per_distinct_layer():
+    """--policy with a second compiled mode: the whole policy is compiled only where only the
+    whole answers (as deployed in the target mode, and the warm-up rung); the other mode runs
+    on one instance of each distinct (class, in, out), with the inputs the policy gives it."""
+    from compilecheck.plan.cells import plan
+    from compilecheck.plan.options import diagnose_options
+
+    o = diagnose_options("cpu", (), ("eager", "reduce-overhead", "max-autotune-no-cudagraphs"),
+                         "both", "tiny", None, None, None, None, None, 4, 600, None, 0, (),
+                         False, (), "tiny")
+    cells = [c for c in plan(o).cells if c.skip_reason is None]
+    whole = [c for c in cells if c.scope == "whole" and c.mode != "eager"]
+    assert {(c.mode, c.role) for c in whole} == {("reduce-overhead", "matrix"),
+                                                 ("reduce-overhead", "warm-up")}
+    reps = [c for c in cells if c.scope != "whole"]
+    shapes = {(i, o_) for _, i, o_ in probes.policy.policy_targets("tiny")}
+    assert len(reps) == len(shapes) and {c.mode for c in reps} == {"max-autotune-no-cudagraphs"}
+
+    from compilecheck.observe.records import install_log_capture
+    from compilecheck.run.cell import run_cell
+
+    install_log_capture()
+    expert = next(c for c in reps if "gemma_expert" in c.scope)
+    obs = run_cell(expert)  # a real compile of the representative, fed the policy's inputs
+    assert obs.get("error") is None, obs.get("error")
+    assert obs["compiled_ms"] and obs["max_abs_err"] < 1e-3
+    assert any(w["attribute"] == "_act_scale" for w in obs["audit"]["writes"])
