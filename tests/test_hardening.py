@@ -175,11 +175,12 @@ def test_same_seed_same_verdicts(default_run, tmp_path):
 def test_internal_error_in_the_command_is_one_line_exit_3(tmp_path, monkeypatch, capsys):
     """A bug of compilecheck's own (here: the table renderer raising) is one line and exit
     3; --debug shows the traceback."""
-    from compilecheck import cli, render
+    from compilecheck import cli
+    from compilecheck.report import render
 
     good = ROOT / "tests/data/gpu/h200-torch2.11.0/audit-release/h200-torch2.11.0-state.json"
 
-    def broken(report):
+    def broken(report, details=True):
         raise KeyError("a bug of ours")
 
     monkeypatch.setattr(render, "table", broken)

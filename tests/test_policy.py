@@ -52,9 +52,11 @@ def test_act_scale_is_one_finding_with_every_instance(policy_run):
     assert overwrite and all(len(f["instances"]) == n_layers for f in overwrite)
     # one line on the first screen, with the instance count
     p, _, _ = policy_run
-    shown = [x for x in p.stdout.splitlines() if "instances" in x and "state_mutation" in x]
-    assert shown and len(shown) <= 3
-    assert f"{n_layers} instances" in "\n".join(shown)
+    lines = p.stdout.splitlines()
+    shown = [i for i, x in enumerate(lines) if "`_act_scale` of " in x]
+    assert len(shown) == 1  # one finding, not one per layer
+    assert f"{n_layers} DeployedDuQuantLinear modules" in lines[shown[0]]
+    assert f"{n_layers} instances" in lines[shown[0] - 1]
 
 
 def test_the_denoise_loop_is_named_with_its_line_and_its_ten_traces(policy_run):

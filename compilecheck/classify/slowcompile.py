@@ -91,7 +91,8 @@ def repeated_regions(obs: dict, profile: dict, head: str, seconds: float) -> lis
     within_at = profile.get("within_at") or {}
     found = []
     for r in (obs.get("audit") or {}).get("repeats") or []:
-        n = within_at.get(f"{r['defined'].rsplit(':', 1)[0]}:{r['function']}", 0)
+        n = within_at.get(f"{r['defined'].rsplit(':', 1)[0]}:{r['function']}@{r['call_site']}",
+                          0)
         if ops and n / ops >= REGION_SHARE:
             found.append((r, n))
     if not found:

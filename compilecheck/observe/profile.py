@@ -63,7 +63,9 @@ def _graph_summary(gm) -> dict:
         lines[(short_path(path), int(line))] = lines.get((short_path(path), int(line)), 0) + 1
         for f in {fn for _, _, fn in frames}:
             within[f] = within.get(f, 0) + 1
-        for f in {f"{short_path(p)}:{fn}" for p, _, fn in frames}:
+        # told apart by file and call site: "file:function@caller_file:line"
+        for f in {f"{short_path(frames[j][0])}:{frames[j][2]}@{short_path(frames[j - 1][0])}:"
+                  f"{frames[j - 1][1]}" for j in range(1, len(frames))}:
             within_at[f] = within_at.get(f, 0) + 1
     return {"nodes": len(gm.graph.nodes), "ops": ops, "sources": sources, "lines": lines,
             "within": within, "within_at": within_at}
@@ -122,7 +124,7 @@ def build(backend: RecordingBackend | None, metrics: list[dict]) -> dict:
                          "share": round(n / ops, 3) if ops else 0.0} for (f, fn), n in top],
         "hot_lines": [{"where": f"{f}:{line}", "ops": n} for (f, line), n in hot],
         "within": within,  # function -> operations made inside it (itself or its callees)
-        "within_at": within_at,  # "file:function" -> the same, told apart by file
+        "within_at": within_at,  # "file:function@call site" -> the same, per call site
         "profile_s": round(backend.own_s, 4) if backend else 0.0,  # the profile's own cost
     }
 

@@ -97,8 +97,9 @@ def screen(report, w: int | None = None) -> str:
     whole = [c for c in report.cells if getattr(c, "scope", "whole") == "whole"]
     if len(whole) != len(report.cells):
         scope = f"; {len(whole)} of {len(report.cells)} cells on the whole module"
-    head = (f"compilecheck: {report.verdict} (torch {env.get('torch', '?')}, device "
-            f"{env.get('device', '?')}; target mode {report.target_mode}{scope})")
+    subjects = ", ".join(dict.fromkeys(c.variant for c in report.cells))
+    head = (f"compilecheck: {report.verdict} for {subjects} (torch {env.get('torch', '?')}, "
+            f"device {env.get('device', '?')}; target mode {report.target_mode}{scope})")
     out = _wrapped("", head, w, 2)
     groups = finding_groups(report.cells)
     out.append("")
@@ -111,6 +112,13 @@ def screen(report, w: int | None = None) -> str:
             out.append(f"  ... and {len(groups) - MAX_FINDINGS} more (--details)")
     else:
         out.append("Findings: none.")
+    traps = [k for k in report.knobs or [] if k.get("verdict") != "ok"]
+    if traps:
+        out += ["", "Environment knobs that do not do what they seem:"]
+        for k in traps[:4]:
+            out.append(_clip(f"  {k['name']}={k['value']}: {k['verdict']}: {k['advice']}", w))
+        if len(traps) > 4:
+            out.append(f"  ... and {len(traps) - 4} more (--details)")
     out.append("")
     out += recommendation_lines(report, w)
     if report.interrupted:
