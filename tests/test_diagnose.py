@@ -149,7 +149,7 @@ def test_printed_output_order_and_progress(default_run, tmp_path):
     lines = out.rstrip("\n").split("\n")
     assert len(lines) <= 50 and max(map(len, lines)) <= 120
     positions = [out.index(s) for s in ("compilecheck: WARN", "Findings", "Recommendation:",
-                                        "Do this:", "--details")]
+                                        "Do this:", "More: --details")]
     assert positions == sorted(positions)
     assert "Ladder" not in out and "State writes" not in out
     # --details (here: the same report re-rendered as the table) adds every table after it
