@@ -6,7 +6,8 @@ from torch import nn
 from compilecheck import probes
 from compilecheck.observe.audit import run_audit
 from compilecheck.probes.config import DuQuantConfig
-from compilecheck.observe.statewalk import Checkpoint, walk
+from compilecheck.observe.statediff import Checkpoint
+from compilecheck.observe.statewalk import walk
 from compilecheck.run.subject import step_inputs
 
 from conftest import FIXTURES

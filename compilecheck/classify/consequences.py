@@ -5,8 +5,10 @@ cell says which of those writes the compiled forward still made, and what torch 
 them (recompiles). A finding is made only for a write the compiled forward made and whose
 consequence is real (shared/REFERENCE.md section 2b, measured on an H200):
 
-- a tensor computed in forward, stored in module state and READ by a later call: under CUDA
-  graphs it is a graph output in the graph's pool, overwritten by the next replay;
+- a tensor computed in forward, stored in state and READ by a later call before that call
+  writes it (the order the audit saw within each call, ``read_later``): under CUDA graphs it
+  is a graph output in the graph's pool, overwritten by the next replay; a tensor every call
+  writes before it reads it (a weight recomputed by a pre-hook) is no hazard;
 - a Python value that changes on later calls too: a guard fails and dynamo recompiles,
   call after call until the recompile limit, then runs eager (torch 2.7 recompiles once for
   an integer attribute, then takes it as a dynamic input: the finding says what was measured);
@@ -23,6 +25,7 @@ from __future__ import annotations
 from ..vocab.findings import Finding
 from ..vocab.messages import OBJ_ID_GUARD_RE, RECOMPILE_LIMIT_RE, guard_attribute, guard_line
 
+STORES = ("create", "rebind", "append")  # a tensor put into state (not written in place)
 OVERWRITE_TEXT = ("'accessing tensor output of CUDAGraphs that has been overwritten by a "
                   "subsequent run'")
 
@@ -56,6 +59,10 @@ def _changed_without_recompile(obs: dict, writes, later: list[int]) -> list[int]
             and not calls[i].get("compiles")]
 
 
+def _on(changed: str) -> str:
+    return {"every": "every call", "first": "first call"}.get(changed, f"calls {changed}")
+
+
 def _warmup_sentence(k: int) -> str:
     return (f"A warm-up of {k} eager call{'s' if k != 1 else ''} on the target device before "
             "torch.compile makes it outside the graph (the warm-up rung).")
@@ -75,14 +82,14 @@ def state_findings(obs: dict) -> list[Finding]:
         if w["lazy"] or w["changed"] == "never" or w["path"] not in compiled:
             continue
         at = compiled[w["path"]]["calls"]
-        if w["tensor"] and w["kind"] in ("create", "rebind") and w["read_later"]:
+        if w["tensor"] and w["kind"] in STORES and w["read_later"]:
             fix = _warmup_sentence(k) if w["changed"] != "every" else (
                 "It changes on every call: keep it in a buffer allocated in __init__ and "
                 "update it in place (copy_), or compile without CUDA graphs.")
             out.append(Finding(
                 "state_mutation",
-                f"{held(w)} is a tensor that forward computes and stores in module state "
-                f"({w['changed']} call{'s' if w['changed'] != 'first' else ''}) and that later "
+                f"{held(w)} is a tensor that forward computes and stores in state "
+                f"({_on(w['changed'])}) and that later "
                 f"calls read; the compiled forward stored it on {_calls(at)}. Under CUDA "
                 "graphs it is an output of the graph, in its memory pool, and the next replay "
                 f"overwrites it: {OVERWRITE_TEXT}. {fix}",
@@ -158,11 +165,18 @@ def effect(w: dict) -> str:
         return "none: a torch lazy module, initialised before tracing"
     if w["changed"] == "never":
         return "none: writes back the value already there"
-    if w["tensor"] and w["kind"] in ("create", "rebind"):
+    grows = "grows on every call, no warm-up ends it" if w["kind"] == "append" and \
+        w["changed"] == "every" else ""
+    if w["tensor"] and w["kind"] in STORES:
         if w["read_later"]:
-            return "CUDA-graph overwrite (a stored tensor read later)" + (
-                "; warm-up removes it" if w["changed"] != "every" else "")
-        return "none: a stored tensor no later call reads"
+            return "CUDA-graph overwrite (a later call reads the tensor an earlier one " \
+                "stored)" + ("; warm-up removes it" if w["changed"] != "every" else "") + \
+                (f"; {grows}" if grows else "")
+        if w.get("reads") == "own":
+            return "none: every call writes it before it reads it"
+        return "none: a stored tensor no later call reads" + (f"; {grows}" if grows else "")
+    if grows:
+        return grows + "; a recompile per change where forward reads it"
     if w["kind"] == "inplace":
         return "none: written in place (allowed under CUDA graphs)" + (
             "; traced into the first graph, warm-up removes it" if w["changed"] == "first"

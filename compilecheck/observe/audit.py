@@ -5,7 +5,7 @@ Writes are seen when they happen: the classes of the module tree (and of the pla
 hanging off it) get a recording ``__setattr__`` for the audit, plain dicts and lists in its
 state become recording ones, and a dispatch mode sees every in-place operation on a tensor
 the tree owns and every read of a tensor a forward stored. What changed is decided by
-comparing snapshots (observe/statewalk.py), so a write that puts back the same value changes nothing.
+comparing snapshots (observe/statewalk.py, observe/statediff.py), so a write that puts back the same value changes nothing.
 The audit runs on its own copy of the module; the copy is thrown away.
 """
 from __future__ import annotations
@@ -18,7 +18,8 @@ import torch
 from .calltree import count_calls
 from .recording import Recorder, Watch
 from .sources import short_path
-from .statewalk import Change, diff, walk
+from .statediff import Change, diff
+from .statewalk import walk
 
 MIN_CALLS = 3  # first, second, and one more: enough to tell "first" from "every"
 MAX_CALLS = 40  # a calibration window longer than this reads as "every"
@@ -39,7 +40,9 @@ class Write:
     tensor: bool
     changed: str  # first | every | until N | never: the calls on which its value changed
     function: str | None = None  # the function that wrote it
-    read_later: bool = False  # a stored tensor that a later call reads
+    read_later: bool = False  # a call reads the tensor an earlier call stored here
+    reads: str = "none"  # earlier (a call reads the value an earlier call stored) | own
+    # (every call writes it before it reads it) | none: the order seen within each call
     lazy: bool = False  # written by a torch lazy module's own initialisation
     owner: str = ""  # the class of the module that holds it
     attribute: str = ""  # its path inside that module
@@ -50,11 +53,15 @@ class Write:
 
 
 def call_span(calls: set, n: int) -> str:
-    """first | every | until N for the 0-based call indices ``calls`` out of ``n`` calls."""
+    """first | every | until N for the 0-based call indices ``calls`` out of ``n`` calls. A
+    write made on every k-th call that still came within its own period of the last call
+    (a cache refreshed every other step) is an every-call write too."""
     if not calls:
         return "never"
-    last = max(calls)
-    if last == n - 1 and n > 1:
+    seq = sorted(calls)
+    last = seq[-1]
+    gap = max((b - a for a, b in zip(seq, seq[1:])), default=1)
+    if n > 1 and len(seq) > 1 and last >= n - gap or last == n - 1 and n > 1:
         return "every"
     return "first" if last == 0 else f"until {last + 1}"
 
@@ -92,12 +99,17 @@ def run_audit(module: torch.nn.Module, inputs, sync=lambda: None, max_calls: int
     per_call: list[list[Change]] = []
     repeats: list = []
     stopped, error = "cap", None
+    given = None  # the ids of the objects among the last call's arguments
     try:
-        snap = walk(module, data=True)
-        rec.refresh(snap)
         for call in range(max_calls):
             rec.call = call
             args = inputs(call)
+            rec.given(args)
+            ids = [id(a) for a in args if not isinstance(a, torch.Tensor)]
+            if ids != given:  # other objects passed: their state is walked from here
+                snap = walk(module, data=True, args=args)
+                rec.refresh(snap)
+                given = ids
             with torch.no_grad(), Watch(rec):
                 rec.active = True
                 try:
@@ -108,7 +120,7 @@ def run_audit(module: torch.nn.Module, inputs, sync=lambda: None, max_calls: int
                     sync()
                 finally:
                     rec.active = False
-            after = walk(module, data=True)
+            after = walk(module, data=True, args=args)
             changes = diff(snap, after)
             rec.note_stored(changes, snap, after)
             per_call.append(changes)
@@ -126,7 +138,8 @@ def run_audit(module: torch.nn.Module, inputs, sync=lambda: None, max_calls: int
         stopped, error = "error", f"{type(e).__name__}: {e}"[:500]
     finally:
         rec.unpatch()
-    writes = group_instances(_writes(rec, per_call, lazy), module)
+    writes = group_instances(fold_growing(_writes(rec, per_call, lazy), rec, len(per_call)),
+                             module)
     return Audit(len(per_call), warmup_calls(writes), writes, stopped,
                  round(time.perf_counter() - t0, 4), error, rec.one_time(len(per_call)),
                  repeats)
@@ -156,9 +169,57 @@ def _writes(rec: Recorder, per_call, lazy_prefixes) -> list[Write]:
             path=path, kind=kinds.get(path, "value"), calls=call_span(calls, n),
             where=f"{short_path(w[0])}:{w[1]}" if w else None, tensor=tensors.get(path, False),
             changed=call_span(changed.get(path, set()), n), function=w[2] if w else None,
-            read_later=path in rec.read_later,
+            read_later=path in rec.read_later, reads=_order(rec.reads.get(path)),
             lazy=any(p == "" or path.startswith(p + ".") for p in lazy_prefixes)))
     return out
+
+
+def _order(reads: dict | None) -> str:
+    if not reads:
+        return "none"
+    return "earlier" if "earlier" in reads.values() else "own"
+
+
+def fold_growing(writes: list[Write], rec: Recorder, n: int) -> list[Write]:
+    """A container that gains items call after call (a list appended to, a dict given new
+    keys) is one write of the container, kind ``append``, on the calls it grew: not a
+    first-call write per index that a warm-up would end."""
+    items: dict[str, list[Write]] = {}
+    for w in writes:
+        if "[" in w.path and w.kind == "create":
+            items.setdefault(w.path[:w.path.index("[")], []).append(w)
+    grown = {c: ws for c, ws in items.items()
+             if len({w.changed for w in ws if "[" not in w.path[len(c) + 1:]}) > 1}
+    if not grown:
+        return writes
+    out = []
+    for w in writes:
+        c = next((c for c in grown if w.path == c or w.path.startswith(c + "[")), None)
+        if c is None:
+            out.append(w)
+        elif w.path == c or not any(o.path == c for o in writes) and w is grown[c][0]:
+            ws = [o for o in writes if o.path == c or o.path.startswith(c + "[")]
+            calls = {e.call for e in rec.events if e.path == c}
+            for o in grown[c]:
+                calls |= _span_calls(o.changed, n)
+            where = next((o.where for o in ws if o.path == c and o.where), None) or \
+                next((o.where for o in ws if o.where), None)
+            out.append(dataclasses.replace(
+                w, path=c, kind="append", calls=call_span(calls, n),
+                changed=call_span(calls, n), where=where,
+                tensor=any(o.tensor for o in grown[c]),
+                read_later=any(o.read_later for o in ws),
+                reads="earlier" if any(o.reads == "earlier" for o in ws) else w.reads))
+    return out
+
+
+def _span_calls(span: str, n: int) -> set:
+    """The calls a span covers, for a write seen once per index: its index is its call."""
+    if span == "first":
+        return {0}
+    if span.startswith("until "):
+        return {int(span.split()[1]) - 1}
+    return {n - 1} if span == "every" else set()
 
 
 def _owner(path: str, modules: dict) -> str:
@@ -181,7 +242,7 @@ def group_instances(writes: list[Write], root: torch.nn.Module) -> list[Write]:
         attribute = w.path[len(owner) + 1:] if owner else w.path
         cls = type(modules[owner]).__qualname__
         key = (cls, attribute, w.kind, w.calls, w.where, w.tensor, w.changed, w.read_later,
-               w.lazy)
+               w.reads, w.lazy)
         if key in groups:
             groups[key].instances.append(owner)
             continue

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import weakref
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from .sources import is_module_code, is_user_file
-from .statewalk import Change, fingerprint, item_path, module_storages, storage_ptr
+from .statediff import Change
+from .statewalk import fingerprint, item_path, module_storages, storage_ptr
 
 
 @dataclasses.dataclass
@@ -30,7 +32,7 @@ class _RecordingDict(dict):
     def __setitem__(self, k, v):
         self._note()
         if isinstance(v, torch.Tensor):
-            self._rec.on_item(item_path(self._path, k))
+            self._rec.on_item(item_path(self._path, k), v)
         super().__setitem__(k, v)
 
     def __delitem__(self, k):
@@ -99,8 +101,12 @@ class Recorder:
         self.events: list[Event] = []
         self.owner_paths: dict[int, str] = {}
         self.storages: dict[int, str] = {}
-        self.stored: dict[int, tuple[str, int]] = {}  # storage -> (path, call it was stored)
-        self.read_later: set[str] = set()
+        # storage -> (path, call it was stored, a weak reference to the tensor stored)
+        self.stored: dict[int, tuple[str, int, weakref.ref]] = {}
+        self.stored_at: dict[str, int] = {}  # path -> the storage its tensor has now
+        self.inputs: set = set()  # storages of this call's tensor arguments: not outputs
+        self.read_later: set[str] = set()  # read by a call before that call wrote it
+        self.reads: dict[str, dict[int, str]] = {}  # path -> call -> earlier | own
         self.work: dict[int, dict[str, int]] = {}  # call -> function -> operations
         self.last_use: dict[str, tuple] = {}  # path -> where an op last took its tensor
         self._user_files: dict[str, bool] = {}
@@ -117,8 +123,8 @@ class Recorder:
                 self.owner_paths[id(e.owner)] = path.rsplit(".", 1)[0] if "." in path else ""
             if type(e.value) in (dict, list) and not isinstance(e.owner, torch.Tensor):
                 wrapped = _recording(e.value, self, path)
-                _assign(e.owner, e.name, wrapped)
-                e.value, e.print = wrapped, fingerprint(wrapped, True)
+                if _assign(e.owner, e.name, wrapped):
+                    e.value, e.print = wrapped, fingerprint(wrapped, True)
             self._patch(type(e.owner))
         for m in self.root.modules():
             self._patch(type(m))
@@ -176,11 +182,26 @@ class Recorder:
         prefix = self.owner_paths[id(obj)]
         path = f"{prefix}.{name}" if prefix else name
         self.events.append(Event(self.call, path, self._where()))
+        if isinstance(value, torch.Tensor):
+            self.store(path, value)
         return _recording(value, self, path)
 
-    def on_item(self, path):
+    def store(self, path, t: torch.Tensor):
+        """``path`` now holds ``t``, stored by this call: the tensor it held before is no
+        longer what a read of ``path`` reads."""
+        old = self.stored_at.pop(path, None)
+        if old is not None and self.stored.get(old, ("",))[0] == path:
+            del self.stored[old]
+        ptr = storage_ptr(t)
+        if ptr and ptr not in self.storages and ptr not in self.inputs:  # not a buffer's
+            self.stored[ptr] = (path, self.call, weakref.ref(t))
+            self.stored_at[path] = ptr
+
+    def on_item(self, path, value=None):
         if self.active:
             self.events.append(Event(self.call, path, self._where()))
+            if value is not None:
+                self.store(path, value)
 
     def on_op(self, func, args, kwargs):
         frame = sys._getframe(2)
@@ -202,10 +223,30 @@ class Recorder:
         if self.stored:
             for v in (*args, *kwargs.values()):
                 for t in (v if isinstance(v, (list, tuple)) else (v,)):
-                    hit = self.stored.get(storage_ptr(t)) if isinstance(t, torch.Tensor) \
-                        else None
-                    if hit and hit[1] < self.call:
-                        self.read_later.add(hit[0])
+                    if isinstance(t, torch.Tensor):
+                        self._read(storage_ptr(t))
+
+    def _read(self, ptr):
+        """A read of a stored tensor: of the value an earlier call stored (what CUDA graphs
+        cannot survive), or of the one this call wrote first."""
+        hit = self.stored.get(ptr)
+        if hit is None:
+            return
+        path, call, ref = hit
+        held = ref()
+        if held is None or storage_ptr(held) != ptr:  # freed: the address was reused
+            del self.stored[ptr]
+            return
+        order = "earlier" if call < self.call else "own"
+        self.reads.setdefault(path, {}).setdefault(self.call, order)
+        if order == "earlier":
+            self.read_later.add(path)
+
+    def given(self, args):
+        """The call's arguments: a tensor stored that is (a view of) one of them is the
+        caller's, not an output of the call."""
+        flat = [t for a in args for t in (a if isinstance(a, (list, tuple)) else (a,))]
+        self.inputs = {storage_ptr(t) for t in flat if isinstance(t, torch.Tensor)}
 
     def _count_work(self, frame):
         """One more operation for every user function on the stack (the work each does)."""
@@ -235,9 +276,12 @@ class Recorder:
         owned = set(module_storages(before))
         for c in changes:
             if c.tensor and c.kind in ("create", "rebind"):
-                ptr = storage_ptr(after[c.path].value)
-                if ptr and ptr not in owned:
-                    self.stored[ptr] = (c.path, self.call)
+                t = after[c.path].value
+                ptr = storage_ptr(t)
+                if ptr and ptr not in owned and ptr not in self.inputs and \
+                        self.stored_at.get(c.path) != ptr:
+                    self.stored[ptr] = (c.path, self.call, weakref.ref(t))
+                    self.stored_at[c.path] = ptr
 
 
 def _assign(owner, name, value):
@@ -245,10 +289,12 @@ def _assign(owner, name, value):
         for d in (owner._parameters, owner._buffers):
             if name in d:
                 d[name] = value
-                return
+                return True
     d = getattr(owner, "__dict__", None)
-    if d is not None:
+    if d is not None and name in d:
         d[name] = value
+        return True
+    return False
 
 
 class Watch(TorchDispatchMode):

@@ -1,23 +1,28 @@
-"""The state reachable from a module, as a flat snapshot, and what changed between two.
+"""The state reachable from a module (and from the objects a call is given), as a flat
+snapshot by dotted path.
 
-A snapshot maps a dotted path from the root module (``layers.0._act_scale``,
-``proj.calibrator._seen``) to a fingerprint of the value found there: a tensor's identity and
-version counter, a plain value itself, a container's identity and shallow contents, another
-object's identity. Comparing two snapshots says what a call wrote, by kind:
-``create`` (a new attribute), ``rebind`` (another object bound to the name), ``inplace`` (a
-tensor's version counter moved), ``value`` (a Python value or a container's contents changed),
-``delete``. It reads metadata only (``_version``, ids): never a tensor's data, so it is safe
-on tensors a CUDA graph owns.
+A snapshot maps a path from the root module (``layers.0._act_scale``, ``proj.calibrator._seen``,
+``cache.layers[0].keys``, ``_forward_pre_hooks[3].step``, ``args[1].layers[0].keys``) to a
+fingerprint of the value found there: a tensor's identity, version counter and storage (and,
+where it is safe to read, a checksum of its data, for writes the version counter does not
+see: ``.data.copy_``, some kernels), a plain value itself, a container's identity and shallow
+contents, another object's identity. The walk enters the module tree, the plain objects
+hanging off it (calibrators, caches, configs, hook registries) through ``__dict__`` and
+``__slots__``, the items of its lists, tuples and dicts, the hooks registered on its modules
+(objects, bound methods' objects, closures' cells) and a forward replaced by an instance
+attribute; cycles are entered once, and a depth and a size bound keep it cheap on a policy
+with thousands of tensors. observe/statediff.py compares two snapshots.
 """
 from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import types
 
 import torch
 
-# nn.Module bookkeeping that is not the module's own state
+# nn.Module bookkeeping that is not the module's own state (hooks are walked on their own)
 MODULE_INTERNALS = frozenset({
     "training", "_parameters", "_buffers", "_modules", "_non_persistent_buffers_set",
     "_backward_pre_hooks", "_backward_hooks", "_is_full_backward_hook", "_forward_hooks",
@@ -26,12 +31,15 @@ MODULE_INTERNALS = frozenset({
     "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks", "_compiled_call_impl",
     "call_super_init", "_initialize_hook", "_load_hook",
 })
+HOOKS = ("_forward_pre_hooks", "_forward_hooks")
 # attributes torch itself puts on tensors it compiles (dynamo's static-input marks)
 TORCH_TENSOR_ATTRS = ("__", "_dynamo", "_torchdynamo")
 PLAIN = (type(None), bool, int, float, complex, str, bytes, torch.dtype, torch.device,
          torch.Size, enum.Enum)
-MAX_DEPTH = 3  # plain objects hanging off modules: calibrator._seen, cache.store.x
+MAX_DEPTH = 10  # objects and containers below a module: cache.layers[3].keys is 3
 MAX_ITEMS = 256  # a container's items fingerprinted one by one
+MAX_ENTRIES = 200_000  # a whole policy's state fits; past it the walk stops adding
+DATA_MAX = 1 << 24  # elements; a larger tensor is followed by its version counter alone
 
 
 def is_plain(v) -> bool:
@@ -46,14 +54,44 @@ def tensor_version(t: torch.Tensor):
         return None
 
 
+def storage_ptr(t: torch.Tensor) -> int | None:
+    try:
+        return t.untyped_storage().data_ptr() or None
+    except Exception:  # sparse, meta, or a subclass without storage
+        return None
+
+
 def _walks_into(v) -> bool:
-    """A plain object of the user's (a calibrator, an observer): its attributes are state."""
+    """A plain object of the user's or a library's (a calibrator, a cache, a config, a hook):
+    its attributes are state."""
     if isinstance(v, (torch.Tensor, torch.nn.Module, type, types.ModuleType,
                       types.FunctionType, types.MethodType, types.BuiltinFunctionType,
-                      dict, list, set, tuple)) or is_plain(v):
+                      functools.partial, dict, list, set, tuple)) or is_plain(v):
         return False
     mod = getattr(type(v), "__module__", "") or ""
-    return hasattr(v, "__dict__") and not mod.startswith(("torch", "builtins", "typing"))
+    if mod.startswith(("torch", "builtins", "typing", "threading", "logging", "_thread")):
+        return False
+    return hasattr(v, "__dict__") or bool(_slots(type(v)))
+
+
+def _slots(cls) -> tuple:
+    out = []
+    for c in cls.__mro__:
+        s = c.__dict__.get("__slots__", ())
+        out += [s] if isinstance(s, str) else [n for n in s if n not in ("__dict__",
+                                                                          "__weakref__")]
+    return tuple(out)
+
+
+def attributes(v) -> list[tuple[str, object]]:
+    """An object's own attributes: its __dict__ and its __slots__."""
+    out = list(getattr(v, "__dict__", {}).items())
+    for name in _slots(type(v)):
+        try:
+            out.append((name, object.__getattribute__(v, name)))
+        except AttributeError:  # a slot not set
+            pass
+    return out
 
 
 def _item_print(v):
@@ -64,24 +102,27 @@ def _item_print(v):
     return ("o", id(v))
 
 
-DATA_MAX = 1 << 24  # elements; a larger tensor is followed by its version counter alone
-
-
 def data_sum(t: torch.Tensor):
-    """A checksum of a floating tensor's data: some kernels write their tensors without
-    telling the version counter (batch norm's running statistics)."""
+    """A checksum of a tensor's data, any dtype (bool flags and integer codes too): some
+    writes do not tell the version counter (``.data.copy_``, batch norm's statistics)."""
     try:
-        if not t.is_floating_point() or t.numel() > DATA_MAX or t.device.type == "meta":
+        if t.numel() > DATA_MAX or t.device.type == "meta" or t.is_sparse:
             return None
         with torch.no_grad():
-            return float(t.detach().sum(dtype=torch.float64))
+            d = t.detach()
+            if d.is_complex():
+                d = torch.view_as_real(d)
+            if d.is_floating_point():
+                return float(d.sum(dtype=torch.float64))
+            return int(d.sum(dtype=torch.int64))
     except Exception:  # an uninitialised (lazy) parameter, a subclass without data
         return None
 
 
 def fingerprint(v, data: bool = False):
     if isinstance(v, torch.Tensor):
-        return ("tensor", id(v), tensor_version(v), data_sum(v) if data else None)
+        return ("tensor", id(v), tensor_version(v), data_sum(v) if data else None,
+                storage_ptr(v))
     if is_plain(v):
         return ("value", v)
     if isinstance(v, dict):
@@ -96,8 +137,8 @@ def fingerprint(v, data: bool = False):
 @dataclasses.dataclass
 class Entry:
     path: str
-    owner: object  # the module or object holding it
-    name: str
+    owner: object  # the module, object or container holding it
+    name: object  # its attribute name, or its key in the container
     value: object
     print: tuple
 
@@ -106,79 +147,102 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
-def walk(root: torch.nn.Module, data: bool = False) -> dict[str, Entry]:
-    """Every piece of state reachable from ``root``, by dotted path. With ``data`` each
-    floating tensor's data is summed too (reads it: only where that is safe, in eager)."""
-    out: dict[str, Entry] = {}
-    seen: set[int] = set()
-
-    def add(path, owner, name, value, depth):
-        out[path] = Entry(path, owner, name, value, fingerprint(value, data))
-        if isinstance(value, torch.Tensor):
-            extra = getattr(value, "__dict__", None)
-            for k, v in (extra or {}).items():  # Python attributes on a tensor (weight.CB)
-                if not k.startswith(TORCH_TENSOR_ATTRS):
-                    out[_join(path, k)] = Entry(_join(path, k), value, k, v, fingerprint(v))
-        elif depth < MAX_DEPTH and _walks_into(value) and id(value) not in seen:
-            seen.add(id(value))
-            for k, v in list(vars(value).items()):
-                add(_join(path, k), value, k, v, depth + 1)
-
-    for prefix, mod in root.named_modules(remove_duplicate=True):
-        seen.add(id(mod))
-        for k, v in mod._parameters.items():
-            add(_join(prefix, k), mod, k, v, 0)
-        for k, v in mod._buffers.items():
-            add(_join(prefix, k), mod, k, v, 0)
-        for k, v in mod.__dict__.items():
-            if k in MODULE_INTERNALS or isinstance(v, torch.nn.Module):
-                continue
-            add(_join(prefix, k), mod, k, v, 0)
-    # tensors kept in a dict or list of the state, unless they are other state's tensors
-    owned = {storage_ptr(e.value) for e in out.values() if isinstance(e.value, torch.Tensor)}
-    for path, e in list(out.items()):
-        items = e.value.items() if isinstance(e.value, dict) else \
-            enumerate(e.value) if isinstance(e.value, list) else ()
-        for k, v in list(items)[:MAX_ITEMS]:
-            if isinstance(v, torch.Tensor) and storage_ptr(v) not in owned:
-                out[item_path(path, k)] = Entry(item_path(path, k), e.value, k, v,
-                                                fingerprint(v, data))
-    return out
-
-
 def item_path(path: str, key) -> str:
     return f"{path}[{key!r}]"
 
 
-@dataclasses.dataclass(frozen=True)
-class Change:
-    path: str
-    kind: str  # create | rebind | inplace | value | delete
-    tensor: bool  # the value written is a tensor
+class _Walk:
+    def __init__(self, data: bool):
+        self.data = data
+        self.out: dict[str, Entry] = {}
+        self.seen: set[int] = set()
+        self.pending: list[Entry] = []  # tensors held in containers: kept unless owned
+
+    def add(self, path, owner, name, value, depth, in_container=False):
+        if len(self.out) >= MAX_ENTRIES:
+            return
+        e = Entry(path, owner, name, value, fingerprint(value, self.data))
+        if isinstance(value, torch.Tensor):
+            if in_container:
+                self.pending.append(e)
+                return
+            self.out[path] = e
+            for k, v in getattr(value, "__dict__", {}).items():  # attributes (weight.CB)
+                if not k.startswith(TORCH_TENSOR_ATTRS):
+                    self.out[_join(path, k)] = Entry(_join(path, k), value, k, v,
+                                                     fingerprint(v))
+            return
+        self.out[path] = e
+        if depth >= MAX_DEPTH or id(value) in self.seen or isinstance(value, torch.nn.Module):
+            return
+        if isinstance(value, (dict, list, tuple, set)) and not is_plain(value):
+            self.seen.add(id(value))
+            items = value.items() if isinstance(value, dict) else \
+                enumerate(sorted(value, key=id)) if isinstance(value, set) else enumerate(value)
+            for k, v in list(items)[:MAX_ITEMS]:
+                if isinstance(v, torch.Tensor) or not is_plain(v):
+                    self.add(item_path(path, k), value, k, v, depth + 1, in_container=True)
+        elif isinstance(value, (types.FunctionType, types.MethodType, functools.partial)):
+            self.seen.add(id(value))
+            self.callable(path, value, depth)
+        elif _walks_into(value):
+            self.seen.add(id(value))
+            for k, v in attributes(value):
+                self.add(_join(path, k), value, k, v, depth + 1)
+
+    def callable(self, path, fn, depth):
+        """A hook or a replaced forward: the object it is bound to, what its closure holds."""
+        if isinstance(fn, types.MethodType):
+            self.add(_join(path, "__self__"), fn, "__self__", fn.__self__, depth + 1)
+        elif isinstance(fn, functools.partial):
+            for i, a in enumerate((fn.func, *fn.args)):
+                if not is_plain(a):
+                    self.add(item_path(_join(path, "args"), i), fn, i, a, depth + 1)
+        else:
+            cells = fn.__closure__ or ()
+            for name, cell in zip(fn.__code__.co_freevars, cells):
+                try:
+                    v = cell.cell_contents
+                except ValueError:  # an empty cell
+                    continue
+                if not is_plain(v):
+                    self.add(_join(path, name), cell, name, v, depth + 1)
+
+    def module(self, prefix, mod):
+        self.seen.add(id(mod))
+        for k, v in mod._parameters.items():
+            self.add(_join(prefix, k), mod, k, v, 0)
+        for k, v in mod._buffers.items():
+            self.add(_join(prefix, k), mod, k, v, 0)
+        for k, v in mod.__dict__.items():
+            if k not in MODULE_INTERNALS and not isinstance(v, torch.nn.Module):
+                self.add(_join(prefix, k), mod, k, v, 0)
+        for h in HOOKS:
+            for k, fn in list(getattr(mod, h, {}).items()):
+                if not isinstance(fn, types.FunctionType) or fn.__closure__:
+                    self.add(item_path(_join(prefix, h), k), getattr(mod, h), k, fn, 0)
+
+    def finish(self) -> dict[str, Entry]:
+        # tensors kept in a container of the state, unless they are other state's tensors
+        owned = {storage_ptr(e.value) for e in self.out.values()
+                 if isinstance(e.value, torch.Tensor)}
+        for e in self.pending:
+            if storage_ptr(e.value) not in owned or storage_ptr(e.value) is None:
+                self.out.setdefault(e.path, e)
+        return self.out
 
 
-def diff(before: dict[str, Entry], after: dict[str, Entry]) -> list[Change]:
-    out = []
-    for path, a in after.items():
-        b = before.get(path)
-        is_tensor = isinstance(a.value, torch.Tensor)
-        if b is None:
-            out.append(Change(path, "create", is_tensor))
-        elif b.print == a.print:
-            continue
-        elif b.print[0] != a.print[0]:
-            out.append(Change(path, "rebind", is_tensor))
-        elif b.print[0] == "tensor":  # another object, or its version or data moved
-            out.append(Change(path, "rebind" if b.print[1] != a.print[1] else "inplace", True))
-        elif b.print[0] in ("value",):
-            out.append(Change(path, "value", False))
-        elif b.print[0] == "object" or b.print[1] != a.print[1]:
-            out.append(Change(path, "rebind", False))
-        else:  # the same container, other contents
-            out.append(Change(path, "value", False))
-    out += [Change(p, "delete", isinstance(b.value, torch.Tensor))
-            for p, b in before.items() if p not in after]
-    return out
+def walk(root: torch.nn.Module, data: bool = False, args=()) -> dict[str, Entry]:
+    """Every piece of state reachable from ``root`` (and from the objects among ``args``,
+    under ``args[i]``), by dotted path. With ``data`` each tensor's data is summed too (reads
+    it: only where that is safe, in eager)."""
+    w = _Walk(data)
+    for prefix, mod in root.named_modules(remove_duplicate=True):
+        w.module(prefix, mod)
+    for i, a in enumerate(args or ()):
+        if not isinstance(a, torch.Tensor) and not is_plain(a):
+            w.add(f"args[{i}]", args, i, a, 0)
+    return w.finish()
 
 
 def module_storages(snapshot: dict[str, Entry]) -> dict[int, str]:
@@ -189,76 +253,3 @@ def module_storages(snapshot: dict[str, Entry]) -> dict[int, str]:
         if ptr:
             out.setdefault(ptr, path)
     return out
-
-
-def storage_ptr(t: torch.Tensor) -> int | None:
-    try:
-        return t.untyped_storage().data_ptr() or None
-    except Exception:  # sparse, meta, or a subclass without storage
-        return None
-
-
-class Checkpoint:
-    """The state of a module tree, to put back after calls that change it (the timing loop
-    of a stateful module). Only what changed is put back: an attribute created since is
-    removed, one rebound gets its old object, a container its old contents, a tensor written
-    in place (among ``inplace_paths``) its old data."""
-
-    def __init__(self, root: torch.nn.Module, inplace_paths=()):
-        self.root = root
-        self.snapshot = walk(root)
-        self.contents = {}
-        for e in self.snapshot.values():
-            if isinstance(e.value, dict):
-                self.contents[id(e.value)] = dict(e.value)
-            elif isinstance(e.value, list):
-                self.contents[id(e.value)] = list(e.value)
-        self.data = {}
-        for p in inplace_paths:
-            e = self.snapshot.get(p)
-            if e is not None and isinstance(e.value, torch.Tensor):
-                self.data[p] = e.value.detach().clone()
-
-    def restore(self):
-        now = walk(self.root)
-        with torch.no_grad():
-            for c in diff(self.snapshot, now):
-                old, new = self.snapshot.get(c.path), now.get(c.path)
-                if c.kind == "create":
-                    _put(new.owner, new.name, None, delete=True)
-                elif c.kind == "inplace":
-                    continue  # tensors written in place: below, whether or not torch said so
-                elif old is not None and old.print[0] in ("dict", "list") and \
-                        old.print[1] == new.print[1]:
-                    saved = self.contents[id(old.value)]
-                    if isinstance(old.value, dict):
-                        old.value.clear()
-                        old.value.update(saved)
-                    else:
-                        old.value[:] = saved
-                else:
-                    _put(old.owner, old.name, old.value)
-            for path, saved in self.data.items():
-                self.snapshot[path].value.copy_(saved)
-
-
-def _put(owner, name, value, delete=False):
-    """Assign (or remove) an attribute where it lives, without the owner's __setattr__ (a
-    container's items are put back with the container)."""
-    if isinstance(owner, (dict, list)):
-        return
-    if isinstance(owner, torch.nn.Module):
-        for d in (owner._parameters, owner._buffers):
-            if name in d:
-                if delete:
-                    del d[name]
-                else:
-                    d[name] = value
-                return
-    d = getattr(owner, "__dict__", None)
-    if d is None:
-        return
-    if delete:
-        d.pop(name, None)
-    else:
-        d[name] = value

@@ -18,7 +18,7 @@ from .steps import check_kept, consume, run_steps, same_objects
 from ..observe.records import describe_error
 from ..observe.profile import RecordingBackend
 from ..plan.spec import CellSpec
-from ..observe.statewalk import Checkpoint
+from ..observe.statediff import Checkpoint
 from .subject import fresh, probe_key, seed_all
 from .timing import time_calls
 

@@ -15,7 +15,8 @@ import warnings
 import torch
 
 from ..vocab.callpatterns import CallPattern
-from ..observe.statewalk import diff, walk
+from ..observe.statediff import diff
+from ..observe.statewalk import walk
 
 def consume(out) -> torch.Tensor | None:
     """What a policy loop does with an action: copy it out of the compiled call's memory."""
@@ -42,7 +43,7 @@ class Step:
     output: torch.Tensor | None = None  # copied out at the time
     seconds: float = 0.0
     error: BaseException | None = None
-    writes: list = dataclasses.field(default_factory=list)  # statewalk.Change
+    writes: list = dataclasses.field(default_factory=list)  # statediff.Change
     thread: str = "main"
     compiled: int = 0  # compiles this call triggered
     kept: object = None  # keep-outputs: the output object itself
@@ -145,7 +146,8 @@ def _steps(out, runner, grad, compiled, subject, steps, pattern):
     module = subject.module  # what the compiled calls may change
     for i in range(steps):
         step = Step(i)
-        before, compiles = walk(module), _compiles()
+        args = subject.inputs(i)
+        before, compiles = walk(module, args=args), _compiles()
 
         def call(i=i, step=step):
             step.thread = threading.current_thread().name
@@ -165,7 +167,7 @@ def _steps(out, runner, grad, compiled, subject, steps, pattern):
         except Exception as e:
             step.error = e
         step.compiled = _compiles() - compiles
-        step.writes = diff(before, walk(module))
+        step.writes = diff(before, walk(module, args=args))
         out.append(step)
         if step.error is not None:
             break

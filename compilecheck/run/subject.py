@@ -67,8 +67,18 @@ def probe_key(spec: CellSpec) -> tuple:
 
 
 def fresh(spec: CellSpec) -> Subject:
-    """A fresh copy of the cell's module and its step inputs, on the cell's device. The
-    template is built once per worker (building a large layer's rotations takes a while)."""
+    """A fresh copy of the cell's module and its step inputs, on the cell's device. A user's
+    module is built again by its factory, seeded, for every copy: a deep copy shares what it
+    cannot copy (a forward replaced by a closure over a hook object and the original module,
+    objects passed as arguments), so the eager reference and the compiled copy would share
+    the history of that state. The built-in probes' template is built once per worker and
+    copied (building a large layer's rotations takes a while)."""
+    from ..plan.userprobes import policy_parts
+
+    if spec.probe is not None and not policy_parts(spec.probe):
+        module, steps = _build(spec)
+        return Subject(module.to(spec.device), [to_device(a, spec.device) for a in steps],
+                       spec.device)
     key = probe_key(spec)
     if key not in _templates:
         _templates.clear()  # one template at a time: cells of one probe come together
