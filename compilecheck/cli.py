@@ -89,12 +89,17 @@ def main(debug):
 @click.option("--policy", default=None,
               help="the built-in pi0-shaped policy of this size instead of one layer "
                    "(--list shows the sizes)")
+@click.option("--cold-start", "cold_start", is_flag=True,
+              help="measure every way to cut the cold compile, each in a fresh process with "
+                   "empty caches (several whole compiles)")
+@click.option("--calls", type=int, default=None,
+              help="policy calls per episode, for the cold-start trade (default 500)")
 @click.option("--details", is_flag=True,
               help="after the first screen, the full tables (cells, state writes, call "
                    "patterns, knobs, ladder)")
 def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, act_pct, permute,
              iters, timeout, jobs, seed, probes, patterns, json_path, md_path, log_path, strict,
-             quiet, list_only, policy, details):
+             quiet, list_only, policy, details, cold_start, calls):
     """Compile the probe in every mode, with and without CUDA graphs, and find the rung."""
     # cheap checks first: no torch needed
     if iters < 3:
@@ -132,7 +137,8 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
         try:
             options = diagnose_options(device, variants, modes, cudagraphs, shape, wbits, abits,
                                        block, act_pct, permute, iters, timeout, jobs, seed,
-                                       probes, strict, patterns, policy)
+                                       probes, strict, patterns, policy, cold_start,
+                                       calls)
         except OptionError as e:
             fail(str(e))
         from .diagnose import diagnose as run_diagnosis

@@ -128,7 +128,29 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
                     interrupted=pool.interrupted, state_writes=state_writes(results),
                     judged_patterns=options.patterns if options.judge_patterns else ("loop",))
     report.estimate = estimate(report, decided, the_plan, options)
+    if options.cold_start and not pool.interrupted:
+        report.cold_start, report.cold_start_recommendation = cold_start(options, progress)
     return report
+
+
+def cold_start(options: DiagnoseOptions, progress: Progress, **measure_kw) -> tuple[list, dict]:
+    """The cold-start rows, one fresh process each, one progress line per row."""
+    from .decide.coldstart import decide as decide_cold
+    from .run.coldstart import measure, target_spec
+    from .vocab.coldstart import DEFAULT_CALLS, ROWS
+
+    spec = target_spec(options)
+    progress.say(f"compilecheck: cold start, {len(ROWS)} rows of {spec.variant} / {spec.mode}, "
+                 "each in a fresh process with empty caches (several whole compiles)")
+    t0 = time.monotonic()
+
+    def on_row(r):
+        how = f"first call {r['compile_s']:.1f} s" if r.get("measured") else \
+            f"{r['status']}: {(r.get('error') or '')[:80]}"
+        progress.say(f"  cold start {r['name']}: {how}  [{time.monotonic() - t0:.0f}s]")
+
+    rows = measure(spec, options.timeout, on_row=on_row, **measure_kw)
+    return decide_cold(rows, options.calls or DEFAULT_CALLS, spec.mode)
 
 
 def _needed_deferred(the_plan, results) -> list:

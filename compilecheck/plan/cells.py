@@ -72,6 +72,8 @@ class DiagnoseOptions:
     patterns: tuple = DEFAULT_PATTERNS  # how the caller calls the compiled module
     judge_patterns: bool = False  # named by the user: their cells count in the verdict
     policy: str | None = None  # the built-in policy's size (its probes are in ``probes``)
+    cold_start: bool = False  # measure the cold-start rows (run/coldstart.py)
+    calls: int = 0  # policy calls per episode for the cold-start trade; 0: the default
 
     @property
     def target_mode(self) -> str:

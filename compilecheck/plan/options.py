@@ -17,7 +17,7 @@ def _refuse(message: str):
 
 def diagnose_options(device, variants, modes, cudagraphs, shape, wbits, abits, block, act_pct,
                      permute, iters, timeout, jobs, seed, probes, strict, patterns=(),
-                     policy=None):
+                     policy=None, cold_start=False, calls=None):
     """``compilecheck diagnose``'s inputs, every one checked (torch is needed here), as the
     DiagnoseOptions they make; OptionError (one line for the user) on the first bad one."""
     from .. import probes as builtin
@@ -49,6 +49,8 @@ def diagnose_options(device, variants, modes, cudagraphs, shape, wbits, abits, b
         modes = modes or POLICY_MODES
         patterns = patterns or ("loop",)
         variants = ()
+    if calls is not None and calls < 1:
+        _refuse(f"--calls {calls}: expected at least 1 policy call per episode")
     import torch
 
     if device == "auto":
@@ -80,7 +82,8 @@ def diagnose_options(device, variants, modes, cudagraphs, shape, wbits, abits, b
         jobs=jobs or 0, seed=seed, probes=tuple(probes), strict=strict,
         target=None if any(m != "eager" for m in modes) else UPSTREAM_MODE,
         patterns=tuple(dict.fromkeys(("loop", *patterns))) if patterns else DEFAULT_PATTERNS,
-        judge_patterns=bool(patterns) and policy is None, policy=policy)
+        judge_patterns=bool(patterns) and policy is None, policy=policy,
+        cold_start=cold_start, calls=calls or 0)
     try:
         plan(options, known)
     except PlanError as e:

@@ -140,6 +140,32 @@ def estimate_lines(est) -> list[str]:
     return [est["summary"], *(f"  {line}" for line in est.get("notes", []))]
 
 
+COLD_HEAD = ["row", "first call s", "steady ms [p25, p75]", "max err", "graphs", "recomp.",
+             "episode s", "do this (or why not measured)"]
+
+
+def cold_rows(rows) -> list[list]:
+    out = []
+    for r in rows:
+        if not r.get("measured"):
+            out.append([r["name"], "-", "-", "-", "-", "-", "-",
+                        f"{r.get('status')}: {r.get('error') or ''}"])
+            continue
+        lo, hi = r.get("spread") or (r["steady_ms"], r["steady_ms"])
+        note = "" if r.get("same_numerics", True) else "(numerics differ) "
+        out.append([r["name"], _f(r["compile_s"], "{:.1f}"),
+                    f"{r['steady_ms']:.3g} [{lo:.3g}, {hi:.3g}]", f"{r['max_abs_err']:.1e}",
+                    _n(r.get("graphs")), _n(r.get("recompiles")), _f(r.get("episode_s"), "{:.1f}"),
+                    note + r.get("do_this", "")])
+    return out
+
+
+def cold_title(report) -> str:
+    calls = (report.cold_start_recommendation or {}).get("calls")
+    return (f"Cold start (target mode {report.target_mode}; each row a fresh process with its "
+            f"own cache folders; episode = first call + {calls} calls):")
+
+
 def table(report, details: bool = True) -> str:
     """The first screen (screen.py), then with ``details`` the full tables."""
     from .screen import screen
@@ -178,6 +204,11 @@ def table(report, details: bool = True) -> str:
     if report.estimate:
         out += ["", "Whole policy (measured):" if report.estimate.get("measured") else
                 "Whole policy (an estimate):", *estimate_lines(report.estimate)]
+    if report.cold_start:
+        out += ["", cold_title(report),
+                tabulate(cold_rows(report.cold_start), COLD_HEAD, tablefmt="simple",
+                         maxcolwidths=[None] * 7 + [70]),
+                "Cold start: " + (report.cold_start_recommendation or {}).get("summary", "")]
     out += ["", f"Recommendation: {report.recommendation.get('summary')}"]
     if report.interrupted:
         out += ["", "INTERRUPTED: cells not finished are marked skip (interrupted)."]
@@ -192,6 +223,7 @@ def markdown(report) -> str:
     rec = report.recommendation
     out = [f"## compilecheck: {report.verdict}", "",
            f"**Recommendation:** {rec.get('summary')}", "",
+           f"**{_md(_cold_summary(report))}**", "",
            f"Target mode `{report.target_mode}`; {_env_line(report.environment)}.", ""]
     groups = grouped_findings(report.cells)
     if groups:
@@ -205,6 +237,9 @@ def markdown(report) -> str:
     if report.estimate:
         title = "measured" if report.estimate.get("measured") else "an estimate"
         out += [f"### Whole policy ({title})", "", *estimate_lines(report.estimate), ""]
+    if report.cold_start:
+        out += ["### Cold start", "", _md(cold_title(report)), "",
+                _md_table(cold_rows(report.cold_start), COLD_HEAD), ""]
     if report.state_writes:
         out += ["### What forward writes", ""]
         for variant, audit in report.state_writes.items():
@@ -238,6 +273,13 @@ def markdown(report) -> str:
         out += [_md_table(knob_rows(report.knobs), KNOB_HEAD), ""]
     out += ["</details>", ""]
     return "\n".join(out)
+
+
+def _cold_summary(report) -> str:
+    from ..decide.coldstart import NOT_MEASURED
+
+    cold = (getattr(report, "cold_start_recommendation", None) or {}).get("summary")
+    return f"Cold start: {cold}" if cold else NOT_MEASURED
 
 
 def _md(text: str) -> str:

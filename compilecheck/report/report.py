@@ -26,6 +26,8 @@ class Report:
     state_writes: dict = dataclasses.field(default_factory=dict)  # variant -> audit writes
     estimate: dict | None = None  # the whole policy's cold compile, estimated (decide/estimate.py)
     judged_patterns: tuple = ("loop",)  # call patterns whose cells count in the verdict
+    cold_start: list | None = None  # the cold-start rows (run/coldstart.py); None: not measured
+    cold_start_recommendation: dict | None = None  # {name, summary, calls} (decide/coldstart.py)
 
 
     # ------------------------------------------------------------ verdicts
@@ -65,6 +67,8 @@ class Report:
             "state_writes": self.state_writes,
             "estimate": self.estimate,
             "judged_patterns": list(self.judged_patterns),
+            "cold_start": self.cold_start,
+            "cold_start_recommendation": self.cold_start_recommendation,
         }
 
     def to_json(self) -> str:
@@ -97,7 +101,8 @@ class Report:
             return cls(d["environment"], d["knobs"], cells, ladder, d["recommendation"],
                        d.get("target_mode", ""), d.get("interrupted", False),
                        d.get("tool", "compilecheck"), d.get("state_writes") or {},
-                       d.get("estimate"), tuple(d.get("judged_patterns") or ("loop",)))
+                       d.get("estimate"), tuple(d.get("judged_patterns") or ("loop",)),
+                       d.get("cold_start"), d.get("cold_start_recommendation"))
         except (KeyError, TypeError) as e:
             raise ReportError(f"a compilecheck report with a missing or malformed field: "
                               f"{e}") from None

@@ -110,6 +110,14 @@ def _v2() -> dict:
     doc["required"] += ["state_writes"]
     props["state_writes"] = {"type": "object"}
     props["estimate"] = {"type": ["object", "null"]}
+    props["cold_start"] = {"type": ["array", "null"], "items": {
+        "type": "object", "required": ["name", "measured", "status", "do_this"],
+        "properties": {"name": {"type": "string"}, "measured": {"type": "boolean"},
+                       "status": {"type": "string"}, "do_this": {"type": "string"},
+                       "compile_s": _NUM, "steady_ms": _NUM, "spread": _RANGE,
+                       "max_abs_err": _NUM, "graphs": _INT, "recompiles": _INT}}}
+    props["cold_start_recommendation"] = {"type": ["object", "null"],
+                                          "required": ["name", "summary", "calls"]}
     return doc
 
 

@@ -82,7 +82,11 @@ def recommendation_lines(report, w: int) -> list[str]:
     if do:
         out += _wrapped("  Do this: ", do, w, 6)
     cold = getattr(report, "cold_start_recommendation", None)
-    if cold:
+    if not cold:
+        from ..decide.coldstart import NOT_MEASURED
+
+        out += _wrapped("", NOT_MEASURED, w, 2)
+    else:
         what, _, do = cold.get("summary", "").partition(" Do this: ")
         out += _wrapped("Cold start: ", what, w, 3)
         if do:
@@ -123,6 +127,7 @@ def screen(report, w: int | None = None) -> str:
     out += recommendation_lines(report, w)
     if report.interrupted:
         out += ["", "INTERRUPTED: cells not finished are marked skip (interrupted)."]
-    out += ["", _clip("More: --details (cells, state writes, call patterns, knobs, ladder); "
+    out += ["", _clip("More: --details (cells, state writes, call patterns, knobs, ladder, "
+                      "cold start); "
                       "--markdown FILE for a ticket; --json FILE.", w)]
     return "\n".join(out[:MAX_LINES])
