@@ -86,7 +86,7 @@ def test_pytest_fixture(suite):
     result.stdout.fnmatch_lines([
         "*AssertionError: compilecheck: LazyScale / default / cudagraphs off: state_mutation "
         "at *mylayers.py:13: `_act_scale` is a tensor that forward computes and stores in "
-        "module state*A warm-up of 1 eager call*Fix: Run forward eagerly on the target "
+        "state*A warm-up of 1 eager call*Fix: Run forward eagerly on the target "
         "device before torch.compile*",
     ])
 
