@@ -54,11 +54,13 @@ class PaliGemma(nn.Module):
         text = TowerConfig(size.lm_width, size.lm_mlp, size.lm_blocks, size.heads,
                            size.kv_heads, size.head_dim)
         self.model = nn.Module()
-        self.model.vision_tower = nn.Module()
-        self.model.vision_tower.vision_model = SiglipVisionModel(vision, size.image_size,
-                                                                 size.patch_size)
-        self.model.multi_modal_projector = nn.Module()
-        self.model.multi_modal_projector.linear = nn.Linear(size.vision_width, size.lm_width)
+        if size.images:  # no cameras (a size without the image tower): no tower to build
+            self.model.vision_tower = nn.Module()
+            self.model.vision_tower.vision_model = SiglipVisionModel(vision, size.image_size,
+                                                                     size.patch_size)
+            self.model.multi_modal_projector = nn.Module()
+            self.model.multi_modal_projector.linear = nn.Linear(size.vision_width,
+                                                                size.lm_width)
         self.model.language_model = GemmaModel(text, size.vocab)
 
     @property

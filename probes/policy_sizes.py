@@ -13,7 +13,7 @@ import dataclasses
 @dataclasses.dataclass(frozen=True)
 class PolicySize:
     description: str
-    images: int  # cameras, one embed_image call each
+    images: int  # cameras, one embed_image call each; 0: no image tower at all
     image_size: int  # square image side, pixels
     patch_size: int  # SigLIP patch side: (image_size // patch_size) ** 2 tokens per image
     vision_blocks: int
@@ -48,8 +48,10 @@ class PolicySize:
             problems.append("heads must be a multiple of kv_heads")
         if self.head_dim % 2 or self.expert_width % 2:
             problems.append("head_dim and expert_width must be even (rotary / sinusoidal)")
-        if min(self.images, self.num_steps, self.text_tokens, self.action_horizon) < 1:
-            problems.append("images, num_steps, text_tokens and action_horizon must be >= 1")
+        if self.images < 0:
+            problems.append("images must be >= 0 (0: no image tower)")
+        if min(self.num_steps, self.text_tokens, self.action_horizon) < 1:
+            problems.append("num_steps, text_tokens and action_horizon must be >= 1")
         if problems:
             raise ValueError("PolicySize: " + "; ".join(problems))
 
@@ -68,10 +70,11 @@ class PolicySize:
     def wrapped_shapes(self) -> list[tuple[str, int, int, int]]:
         """(tower.projection, in, out, layers) of every projection the fork wraps."""
         v, q, kv = self.vision_width, self.heads * self.head_dim, self.kv_heads * self.head_dim
-        rows = [(f"vision.{p}", v, v, self.vision_blocks) for p in ("q_proj", "k_proj",
-                                                                     "v_proj", "out_proj")]
-        rows += [("vision.fc1", v, self.vision_mlp, self.vision_blocks),
-                 ("vision.fc2", self.vision_mlp, v, self.vision_blocks)]
+        n_vision = self.vision_blocks if self.images else 0  # no cameras: no image tower
+        rows = [(f"vision.{p}", v, v, n_vision) for p in ("q_proj", "k_proj", "v_proj",
+                                                          "out_proj")]
+        rows += [("vision.fc1", v, self.vision_mlp, n_vision),
+                 ("vision.fc2", self.vision_mlp, v, n_vision)]
         for tower, w, mlp, n in (("lm", self.lm_width, self.lm_mlp, self.lm_blocks),
                                  ("expert", self.expert_width, self.expert_mlp,
                                   self.expert_blocks)):
@@ -93,20 +96,24 @@ class PolicySize:
 
     def check_block(self, block: int) -> None:
         """ValueError unless every wrapped layer's in and out are multiples of ``block``."""
-        bad = [f"{name} {i}->{o}" for name, i, o, _ in self.wrapped_shapes()
-               if i % block or o % block]
+        bad = [f"{name} {i}->{o}" for name, i, o, n in self.wrapped_shapes()
+               if n and (i % block or o % block)]
         if bad:
             raise ValueError(f"block={block}: not a multiple of the block: {', '.join(bad)}")
 
 
-_TINY = dict(images=1, image_size=16, patch_size=4, vision_blocks=1, vision_width=32,
-             vision_mlp=64, vision_heads=2, lm_blocks=1, lm_width=64, lm_mlp=128, heads=2,
+# tiny leaves the image tower out (the prefix is the prompt alone) and keeps every tower at
+# width 32: on 2 CPU cores its first compiled call (each DuQuant layer's weight cache and
+# quantiles traced, then 10 unrolled steps) is what a diagnosis waits for; a camera and a
+# wider language model added a third to it (docs/performance.md)
+_TINY = dict(images=0, image_size=16, patch_size=4, vision_blocks=1, vision_width=32,
+             vision_mlp=64, vision_heads=2, lm_blocks=1, lm_width=32, lm_mlp=64, heads=2,
              head_dim=16, expert_blocks=1, expert_width=32, expert_mlp=64, text_tokens=8,
              vocab=128, action_horizon=4, action_dim=32, num_steps=10)
 
 POLICY_SIZES: dict[str, PolicySize] = {
     "tiny": PolicySize(
-        description="fast CPU check: 1 camera, 1 block per tower, widths 32-128, 10 steps",
+        description="fast CPU check: no camera, 1 block per tower, widths 32-64, 10 steps",
         **_TINY),
     "tiny-2x": PolicySize(
         description="tiny with twice the blocks in every tower (same widths and tokens)",

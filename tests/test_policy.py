@@ -69,7 +69,7 @@ def test_the_denoise_loop_is_named_with_its_line_and_its_ten_traces(policy_run):
     f = slow[0]
     assert "traced 10 times" in f["detail"]
     assert f["where"].endswith(f"policy_model.py:{loop_call}")
-    share = int(re.search(r"\((\d+)%\)", f["detail"]).group(1))
+    share = int(re.search(r"made (\d+)% of the", f["detail"]).group(1))
     assert share >= 50  # the expert over 10 steps is most of the graph
 
 
@@ -101,8 +101,8 @@ def test_modes_beyond_the_target_run_on_one_representative_per_distinct_layer():
     from compilecheck.run.cell import run_cell
 
     install_log_capture()
-    expert = next(c for c in reps if "gemma_expert" in c.scope)
-    obs = run_cell(expert)  # a real compile of the representative, fed the policy's inputs
+    rep = next(c for c in reps if "down_proj" in c.scope)  # 64 -> 32: one of a kind
+    obs = run_cell(rep)  # a real compile of the representative, fed the policy's inputs
     assert obs.get("error") is None, obs.get("error")
     assert obs["compiled_ms"] and obs["max_abs_err"] < 1e-3
     assert any(w["attribute"] == "_act_scale" for w in obs["audit"]["writes"])

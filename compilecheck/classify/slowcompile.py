@@ -106,12 +106,12 @@ def repeated_regions(obs: dict, profile: dict, head: str, seconds: float) -> lis
     what = "module forward" if r["function"] == "forward" else f"{r['function']}()"
     return [Finding(
         "slow_compile",
-        f"{what} ({r['defined']}) is traced {r['calls']} times: one call runs it "
-        f"{r['calls']} times from {r['caller']}() at {r['call_site']}, and dynamo inlines each "
-        f"into the graph, so it made {n} of the {ops} operations ({n / ops:.0%}) and about "
-        f"that share of the {seconds:.1f} s compile ({head}). Compile the repeated region "
-        "once instead of the whole function (regional compilation: torch.compile the module "
-        "or function it runs), and measure the steady speed it costs.",
+        f"{what} traced {r['calls']} times per call made {n / ops:.0%} of the {ops} "
+        f"operations, about {seconds * n / ops:.0f} s of the {seconds:.1f} s compile. One call "
+        f"runs it {r['calls']} times from {r['caller']}() at {r['call_site']} (it is defined "
+        f"at {r['defined']}), and dynamo inlines each run into the graph ({head}). Compile the "
+        "repeated region once instead of the whole function (regional compilation: "
+        "torch.compile the module or function it runs), and measure the steady speed it costs.",
         r["call_site"])]
 
 
