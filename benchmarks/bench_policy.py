@@ -3,10 +3,12 @@
 For each size (default: tiny and tiny-2x, twice the blocks), with a cold inductor cache each:
 - bare: one process, torch alone: build the policy (deployed DuQuant layers), torch.compile
   it in the target mode as the fork does, call it --iters times under no_grad;
-- diagnose: `compilecheck diagnose --device cpu --policy SIZE --quiet`.
-Prints both wall times and their ratio (the goal of issue 20: at most 1.3).
+- diagnose: `compilecheck diagnose --device cpu --policy SIZE --quiet`, and the same policy as
+  a user's own factory, `--probe benchmarks/policy_factory.py:SIZE` (``--via``).
+Every run has its own empty inductor cache and temporary folder (the CPU's precompiled headers
+live there). Prints the wall times and their ratio (the goal of issue 20: at most 1.3).
 
-    .venv/bin/python benchmarks/bench_policy.py [--sizes tiny tiny-2x] [--mode reduce-overhead]
+    .venv/bin/python benchmarks/bench_policy.py [--sizes tiny tiny-2x] [--via policy probe]
 """
 import argparse
 import os
@@ -32,12 +34,16 @@ print(f"first {iters} calls {time.perf_counter() - t0:.1f}")
 """
 
 
-def timed(cmd, env) -> float:
-    t0 = time.perf_counter()
-    p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+def timed(cmd) -> float:
+    """Seconds ``cmd`` takes with its own empty inductor cache and temporary folder."""
+    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=cache, TMPDIR=tmp)
+        t0 = time.perf_counter()
+        p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        seconds = time.perf_counter() - t0
     if p.returncode not in (0, 1):
         sys.exit(f"{' '.join(cmd[:4])}... failed ({p.returncode}): {p.stderr[-2000:]}")
-    return time.perf_counter() - t0
+    return seconds
 
 
 def main():
@@ -45,17 +51,19 @@ def main():
     ap.add_argument("--sizes", nargs="+", default=["tiny", "tiny-2x"])
     ap.add_argument("--mode", default="reduce-overhead")
     ap.add_argument("--iters", type=int, default=4)
+    ap.add_argument("--via", nargs="+", default=["policy", "probe"], choices=["policy", "probe"])
     a = ap.parse_args()
-    print(f"{'size':<10} {'bare s':>8} {'diagnose s':>11} {'ratio':>6}")
+    print(f"{'size':<10} {'via':<8} {'bare s':>8} {'diagnose s':>11} {'ratio':>6}", flush=True)
     for size in a.sizes:
-        with tempfile.TemporaryDirectory() as c1, tempfile.TemporaryDirectory() as c2:
-            env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=c1)
-            bare = timed([sys.executable, "-c", BARE, size, a.mode, str(a.iters)], env)
-            env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=c2)
+        bare = timed([sys.executable, "-c", BARE, size, a.mode, str(a.iters)])
+        for via in a.via:
+            subject = ["--policy", size] if via == "policy" else \
+                ["--probe", f"benchmarks/policy_factory.py:{size.replace('-', '_')}"]
             diag = timed([sys.executable, "-m", "compilecheck", "diagnose", "--device", "cpu",
-                          "--policy", size, "--mode", "eager", "--mode", a.mode, "--iters",
-                          str(a.iters), "--quiet"], env)
-        print(f"{size:<10} {bare:>8.1f} {diag:>11.1f} {diag / bare:>6.2f}", flush=True)
+                          *subject, "--mode", "eager", "--mode", a.mode, "--iters",
+                          str(a.iters), "--quiet"])
+            print(f"{size:<10} {via:<8} {bare:>8.1f} {diag:>11.1f} {diag / bare:>6.2f}",
+                  flush=True)
 
 
 if __name__ == "__main__":

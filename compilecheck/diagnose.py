@@ -11,7 +11,7 @@ from .classify import cells as cls_
 from .decide.estimate import estimate
 from .env.knobs import lint, set_knobs
 from .decide.ladder import decide
-from .plan.cells import DiagnoseOptions, ladder_key, plan as make_plan
+from .plan.cells import DiagnoseOptions, ladder_key, on_holders, plan as make_plan
 from .report.report import Report
 from .run.pool import Pool, RawResult
 from .plan.schedule import as_alias, plan_runs
@@ -94,6 +94,18 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
             results[r.spec] = r
         for alias, measured in aliases.items():
             results[alias] = as_alias(results[measured], alias)
+        held = the_plan.deferred.get("holders") or []
+        if held and not pool.interrupted:
+            held = on_holders(held, holders_of(results))
+            on = sum(1 for c in held if c.scope != "whole")
+            progress.total += len(held)
+            progress.say(f"compilecheck: {len(held)} more cell(s), beyond the target mode: "
+                         + (f"{on} on one module of each kind that holds forward's state "
+                            f"(state audit), {len(held) - on} on the whole" if on else
+                            "on the whole module (its state is its own)"))
+            for r in pool.run(held, on_result=progress):
+                results[r.spec] = r
+            specs += held
         extra = _needed_deferred(the_plan, results)
         if extra and not pool.interrupted:
             progress.total += len(extra)
@@ -129,7 +141,8 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
                     judged_patterns=options.patterns if options.judge_patterns else ("loop",))
     report.estimate = estimate(report, decided, the_plan, options)
     if options.cold_start and not pool.interrupted:
-        report.cold_start, report.cold_start_recommendation = cold_start(options, progress)
+        report.cold_start, report.cold_start_recommendation = cold_start(
+            options, progress, region=repeated_region(results, the_plan.target_mode))
     return report
 
 
@@ -151,6 +164,32 @@ def cold_start(options: DiagnoseOptions, progress: Progress, **measure_kw) -> tu
 
     rows = measure(spec, options.timeout, on_row=on_row, **measure_kw)
     return decide_cold(rows, options.calls or DEFAULT_CALLS, spec.mode)
+
+
+def repeated_region(results: dict, target_mode: str) -> dict | None:
+    """The repeated region the target cell's compile profile named (its function, where it is
+    defined, how many times one call runs it): what the cold start's regional rows compile."""
+    from .classify.slowcompile import best_region
+
+    for spec, raw in results.items():
+        obs = raw.obs or {}
+        if spec.mode == target_mode and spec.role == "matrix" and spec.scope == "whole" \
+                and obs.get("profile"):
+            best = best_region(obs, obs["profile"])
+            if best:
+                return {k: best[0][k] for k in ("function", "defined", "caller", "call_site",
+                                                  "calls")}
+    return None
+
+
+def holders_of(results: dict) -> dict:
+    """probe -> the modules of each kind that hold what its forward writes (state audit)."""
+    out: dict = {}
+    for spec, raw in results.items():
+        audit = (raw.obs or {}).get("audit")
+        if audit and spec.probe not in out and spec.scope == "whole":
+            out[spec.probe] = audit.get("holders") or []
+    return out
 
 
 def _needed_deferred(the_plan, results) -> list:

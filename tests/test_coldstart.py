@@ -114,3 +114,30 @@ def test_a_crash_costs_its_row_and_the_rows_that_read_it():
 def test_calls_must_be_positive():
     with pytest.raises(OptionError, match="--calls 0"):
         _options(cold_start=True, calls=0)
+
+
+def test_the_regional_row_compiles_the_region_the_compile_profile_named():
+    """A method run 6 times per call (not a module): the target cell's compile profile names
+    it, and the regional row compiles that method alone, in a fresh process."""
+    from compilecheck.diagnose import repeated_region
+    from compilecheck.observe.records import install_log_capture
+    from compilecheck.plan.cells import plan
+    from compilecheck.run.cell import run_cell
+    from compilecheck.run.coldstart import measure, target_spec
+    from compilecheck.run.pool import RawResult
+
+    o = _options(probes=(f"{FIXTURES / 'coldstart_probe.py'}:denoiser",), modes=("default",))
+    target = next(c for c in plan(o).cells if c.mode == "default" and c.role == "matrix")
+    install_log_capture()
+    region = repeated_region({target: RawResult(target, "ok", run_cell(target))}, "default")
+    assert region and region["function"] == "denoise_step" and region["calls"] == 6
+    (row,) = measure(target_spec(o), 300, only=("regional",), own_temp=False, region=region)
+    assert row["measured"], row.get("error")
+    assert (row["region_class"], row["region_function"], row["region_source"]) == \
+        ("Denoiser.denoise_step", "denoise_step", "compile profile")
+    assert row["max_abs_err"] < 1e-4 and row["graphs"] >= 1
+    from compilecheck.decide.coldstart import decide
+
+    rows, _ = decide([{"name": "as-deployed", "measured": False}, row], 100, "default")
+    assert rows[1]["do_this"].startswith(
+        "model.denoise_step = torch.compile(model.denoise_step, mode='default')")

@@ -51,7 +51,7 @@ def slow_compile(obs: dict) -> list[Finding]:
             f"graph(s) of {ops} operations")
     within = profile.get("within") or {}
     once = (obs.get("audit") or {}).get("one_time") or {}
-    out = repeated_regions(obs, profile, head, seconds)
+    out = repeated_regions(obs, profile, head, seconds) if seconds >= SLOW_S else []
     if once:
         fn = max(once, key=lambda f: within.get(f, 0))
         n = within.get(fn, 0)
@@ -84,9 +84,10 @@ def slow_compile(obs: dict) -> list[Finding]:
     return []
 
 
-def repeated_regions(obs: dict, profile: dict, head: str, seconds: float) -> list[Finding]:
-    """The outermost repeated region that makes a large share of the graph: its function,
-    how many times one call runs (and so traces) it, from which line, its share."""
+def best_region(obs: dict, profile: dict) -> tuple[dict, int] | None:
+    """The outermost repeated region that makes a large share of the graph: the state audit's
+    call record (function, defined, caller, call_site, calls) and the graph operations it
+    made; None where no repeated region reaches REGION_SHARE."""
     ops = profile.get("ops") or 0
     within_at = profile.get("within_at") or {}
     found = []
@@ -96,14 +97,41 @@ def repeated_regions(obs: dict, profile: dict, head: str, seconds: float) -> lis
         if ops and n / ops >= REGION_SHARE:
             found.append((r, n))
     if not found:
-        return []
+        return None
     best = min(found, key=lambda rn: (-rn[1], rn[0]["calls"]))  # most operations, fewest calls
-    outer = {r["function"]: (r, n) for r, n in found}
-    while best[0]["caller"] in outer and outer[best[0]["caller"]][1] >= 0.9 * best[1] \
-            and outer[best[0]["caller"]] is not best:
-        best = outer[best[0]["caller"]]  # the region that calls it is the one to name
+    seen = [best]
+    while True:  # the region that calls it, where that makes as much, is the one to name
+        caller = _caller_of(best[0], found)
+        if caller is None or caller in seen or caller[1] < 0.9 * best[1]:
+            return best
+        best = caller
+        seen.append(best)
+
+
+def _caller_of(r: dict, found: list) -> tuple | None:
+    """The repeated region whose function encloses ``r``'s call site: same name, same file,
+    the last definition above the call line (several classes may each have a forward)."""
+    path, _, line = r["call_site"].rpartition(":")
+    best = None
+    for other in found:
+        o = other[0]
+        o_path, _, o_line = o["defined"].rpartition(":")
+        if o["function"] == r["caller"] and o_path == path and int(o_line) <= int(line) \
+                and (best is None or int(o_line) > int(best[0]["defined"].rpartition(":")[2])):
+            best = other
+    return best
+
+
+def repeated_regions(obs: dict, profile: dict, head: str, seconds: float) -> list[Finding]:
+    """The repeated region (best_region): its function, how many times one call runs (and so
+    traces) it, from which line, its share."""
+    ops = profile.get("ops") or 0
+    best = best_region(obs, profile)
+    if best is None:
+        return []
     r, n = best
-    what = "module forward" if r["function"] == "forward" else f"{r['function']}()"
+    qual = r.get("qualname") or r["function"]
+    what = f"{qual}()" if r["function"] != "forward" or "." in qual else "module forward"
     return [Finding(
         "slow_compile",
         f"{what} traced {r['calls']} times per call made {n / ops:.0%} of the {ops} "

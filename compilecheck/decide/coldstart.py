@@ -16,8 +16,8 @@ VERBS = {
     "as-deployed": "keep the whole-module compile as deployed",
     "warm-cache": "keep the whole-module compile and keep its cache folder between runs",
     "cache-artifacts": "keep the whole-module compile and ship cache artifacts",
-    "regional": "compile each {cls} instead of the whole module",
-    "nested-region": "keep the whole-module compile and mark {cls}.forward as a nested "
+    "regional": "compile {region} instead of the whole module",
+    "nested-region": "keep the whole-module compile and mark {cls}.{fn} as a nested "
                      "compile region",
     "aot": "compile ahead of time in a build step and load it at start-up",
 }
@@ -27,10 +27,21 @@ def _overlap(a, b) -> bool:
     return bool(a and b) and a[0] <= b[1] and b[0] <= a[1]
 
 
+def _region_words(row: dict) -> dict:
+    """{cls} {fn} {target} {region} of the row's region, for the templates."""
+    fn = row.get("region_function") or "forward"
+    cls = row.get("region_owner") or row.get("region_class") or "Block"
+    path = (row.get("region_paths") or [""])[0]
+    return {"cls": cls, "fn": fn, "target": "model" + (f".{path}" if path else ""),
+            "region": f"{cls}.{fn}()" if fn != "forward" else f"each {cls}"}
+
+
 def _fill(row: dict, mode: str) -> dict:
     entry = BY_NAME.get(row["name"])
-    cls = row.get("region_class") or "Block"
-    row["do_this"] = entry.do_this.format(mode=mode, cls=cls) if entry else ""
+    words = _region_words(row)
+    template = (entry.do_this_method if words["fn"] != "forward" and entry.do_this_method
+                else entry.do_this) if entry else ""
+    row["do_this"] = template.format(mode=mode, **words)
     if row["name"] == "warm-cache" and row.get("default_cache_dir"):
         where = row["default_cache_dir"]
         row["note"] = (f"the default cache is {where}, under a temporary folder: a container "
@@ -73,7 +84,7 @@ def decide(rows: list[dict], calls: int, mode: str) -> tuple[list[dict], dict]:
 
 
 def summary(best: dict, base: dict, calls: int) -> str:
-    verb = VERBS[best["name"]].format(cls=best.get("region_class") or "block")
+    verb = VERBS[best["name"]].format(**_region_words(best))
     first = (f"first call {best['compile_s']:.1f} s instead of {base['compile_s']:.1f} s")
     if best["name"] == "as-deployed":
         text = (f"{verb}: no measured way is cheaper over an episode of {calls} "

@@ -15,6 +15,7 @@ import time
 
 import torch
 
+from .holders import distinct_holders
 from .calltree import count_calls
 from .recording import Recorder, Watch
 from .sources import short_path
@@ -76,6 +77,7 @@ class Audit:
     error: str | None = None
     one_time: dict = dataclasses.field(default_factory=dict)  # function -> ops on call 1
     repeats: list = dataclasses.field(default_factory=list)  # user functions run N times a call
+    holders: list = dataclasses.field(default_factory=list)  # one module of each kind (holders.py)
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
@@ -142,7 +144,7 @@ def run_audit(module: torch.nn.Module, inputs, sync=lambda: None, max_calls: int
                              module)
     return Audit(len(per_call), warmup_calls(writes), writes, stopped,
                  round(time.perf_counter() - t0, 4), error, rec.one_time(len(per_call)),
-                 repeats)
+                 repeats, distinct_holders(writes, module))
 
 
 def _writes(rec: Recorder, per_call, lazy_prefixes) -> list[Write]:

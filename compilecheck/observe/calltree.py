@@ -14,7 +14,8 @@ MIN_CALLS = 2  # a function called once per forward is no repeated region
 
 def count_calls(fn) -> list[dict]:
     """Run ``fn()`` once under a profile function; the user functions called at least
-    MIN_CALLS times from one user call site: ``{function, defined, call_site, calls}``,
+    MIN_CALLS times from one user call site: ``{function, defined, call_site, calls,
+    qualname}``,
     most calls first."""
     counts: dict[tuple, int] = {}
 
@@ -30,7 +31,8 @@ def count_calls(fn) -> list[dict]:
         if caller is None:
             return
         key = (code.co_filename, code.co_firstlineno, code.co_name,
-               caller.f_code.co_filename, caller.f_lineno, caller.f_code.co_name)
+               caller.f_code.co_filename, caller.f_lineno, caller.f_code.co_name,
+               getattr(code, "co_qualname", code.co_name))  # Python >= 3.11: Class.method
         counts[key] = counts.get(key, 0) + 1
 
     previous = sys.getprofile()
@@ -40,6 +42,8 @@ def count_calls(fn) -> list[dict]:
     finally:
         sys.setprofile(previous)
     out = [{"function": name, "defined": f"{short_path(path)}:{line}",
-            "call_site": f"{short_path(cpath)}:{cline}", "caller": cname, "calls": n}
-           for (path, line, name, cpath, cline, cname), n in counts.items() if n >= MIN_CALLS]
+            "call_site": f"{short_path(cpath)}:{cline}", "caller": cname, "calls": n,
+            "qualname": qual}
+           for (path, line, name, cpath, cline, cname, qual), n in counts.items()
+           if n >= MIN_CALLS]
     return sorted(out, key=lambda r: -r["calls"])

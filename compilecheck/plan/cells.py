@@ -126,7 +126,10 @@ class Plan:
 def plan(o: DiagnoseOptions, modes: dict | None = None) -> Plan:
     """Every cell to run, matrix first, then the rungs' and the call patterns' cells;
     duplicates removed. The suppress-errors rung's cells are deferred: they run only when
-    the cell they wrap fails to compile (otherwise the variable changes nothing)."""
+    the cell they wrap fails to compile (otherwise the variable changes nothing). For a user's
+    module (``--probe``), what runs beyond the target (other modes, call patterns) is held back
+    too (``deferred["holders"]``): once the state audit has named the modules that hold what
+    forward writes, it runs on one of each kind (``on_holders``)."""
     modes = torch_modes() if modes is None else modes
     unknown = [m for m in (*o.modes, o.target_mode) if m != "eager" and m not in modes]
     if unknown:
@@ -144,11 +147,14 @@ def plan(o: DiagnoseOptions, modes: dict | None = None) -> Plan:
     cells: list[CellSpec] = []
     target = o.target_mode
     reps = representatives(o.policy) if o.policy else []
+    held: list[CellSpec] = []  # a user's module: beyond the target, on its state's holders
     for variant, probe in subjects:
         for mode in o.modes:
             if reps and mode not in ("eager", target):  # only the whole answers the target
                 for path in reps:
                     cells += _mode_cells(o, modes, variant, mode, probe, scope=path)
+            elif o.probes and mode not in ("eager", target):
+                held += _mode_cells(o, modes, variant, mode, probe)
             else:
                 cells += _mode_cells(o, modes, variant, mode, probe)
     first = subjects[0] if o.probes else ("deployed", None)
@@ -169,8 +175,22 @@ def plan(o: DiagnoseOptions, modes: dict | None = None) -> Plan:
         else:
             cells += rung_cells
     for scope in reps or ["whole"]:
-        cells += _pattern_cells(o, modes, subject, target, scope)
+        (held if o.probes and not reps else cells).extend(
+            _pattern_cells(o, modes, subject, target, scope))
+    cells += [c for c in held if c.skip_reason is not None]
+    deferred["holders"] = [c for c in held if c.skip_reason is None]
     return Plan(_dedupe(cells), rungs, target, subject, deferred, modes)
+
+
+def on_holders(templates: list[CellSpec], holders: dict) -> list[CellSpec]:
+    """The held-back cells of a user's module, each on one module of every kind that holds
+    the state its forward writes (``holders``: probe -> [{path, class, instances}], from the
+    state audit), or on the whole module where the audit named no holder below it."""
+    out = []
+    for c in templates:
+        kinds = holders.get(c.probe) or []
+        out += [dataclasses.replace(c, scope=k["path"]) for k in kinds] or [c]
+    return _dedupe(out)
 
 
 def representatives(policy: str) -> list[str]:

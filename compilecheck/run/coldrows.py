@@ -2,7 +2,7 @@
 cache folders): the diagnosed module and its first inputs, an eager reference, the module
 compiled one way, its first call and steady calls timed, torch's cache counters read.
 
-    python -m compilecheck.run.coldrows ROW SPEC_JSON WORKDIR OUT_JSON
+    python -m compilecheck.run.coldrows ROW SPEC_JSON WORKDIR OUT_JSON [REGION_JSON]
 """
 from __future__ import annotations
 
@@ -29,34 +29,6 @@ def max_abs_err(got, want) -> float:
     if isinstance(got, dict):
         return max((max_abs_err(got[k], want[k]) for k in got), default=0.0)
     return 0.0
-
-
-def repeated_class(module):
-    """The outermost module class with more than one instance, in a stack (the layers of a
-    ModuleList or Sequential) where there is one: decoder layers, not the linear layers inside
-    them (even where one linear sits outside them too), nor the two towers holding them:
-    (class, instance paths), or (None, []). torch's own classes (nn.Linear) compiled alone are not traced:
-    dynamo skips torch's files as the first frame."""
-    from torch import nn
-
-    containers = (nn.ModuleList, nn.ModuleDict, nn.Sequential)
-    by_cls: dict = {}
-    for name, m in module.named_modules():
-        if name and not isinstance(m, containers) and \
-                not type(m).__module__.startswith("torch."):
-            by_cls.setdefault(type(m), []).append(name)
-    repeated = {c: ns for c, ns in by_cls.items() if len(ns) > 1}
-    stacked = {c: ns for c, ns in repeated.items()  # a stack: the layers of a ModuleList
-               if any(isinstance(module.get_submodule(n.rpartition(".")[0]), containers)
-                      for n in ns if "." in n)}
-    repeated = stacked or repeated
-    inner = {n for c, ns in repeated.items() for n in ns
-             for d, others in repeated.items() if d is not c
-             for a in others if n.startswith(a + ".")}
-    outer = [(c, ns) for c, ns in repeated.items() if not set(ns) & inner]
-    if not outer:
-        return None, []
-    return max(outer, key=lambda cn: len(cn[1]))
 
 
 def _counts() -> dict:
@@ -97,9 +69,11 @@ def _aot_ready(torch):
     cfg.enable_aot_compile = True  # off by default before 2.13
 
 
-def run_row(row: str, spec, workdir: str) -> dict:
+def run_row(row: str, spec, workdir: str, profiled: dict | None = None) -> dict:
+    """``row`` measured; ``profiled``: the repeated region the compile profile named."""
     import torch
 
+    from .regions import profiled_region, repeated_class
     from .subject import fresh, seed_all
 
     artifacts = os.path.join(workdir, "cache_artifacts.bin")
@@ -128,19 +102,23 @@ def run_row(row: str, spec, workdir: str) -> dict:
         res = _measure(subject, torch.compile(m, mode=mode), args, ref, load_s)
         extra["load_s"] = round(load_s, 3)
     elif row in ("regional", "nested-region"):
-        cls, paths = repeated_class(m)
-        if cls is None:
-            raise Absent("no module class repeats in this module: no region to compile")
-        extra.update(region_class=cls.__name__, regions=len(paths))
+        region = profiled_region(m, profiled)
+        source = "compile profile" if region else "repeated module class"
+        region = region or repeated_class(m)
+        if region is None:
+            raise Absent("no repeated region: the compile profile named none and no module "
+                         "class repeats in this module")
+        extra.update(region_class=region.label, region_owner=region.cls.__name__,
+                     regions=len(region.owners),
+                     region_function=region.function, region_paths=region.paths[:8],
+                     region_source=source)
         if row == "regional":
-            for p in paths:
-                m.get_submodule(p).compile(mode=mode)
+            region.compile_each(torch, mode)
             res = _measure(subject, m, args, ref)
         else:
-            ncr = getattr(torch.compiler, "nested_compile_region", None)
-            if ncr is None:
+            if getattr(torch.compiler, "nested_compile_region", None) is None:
                 raise Absent("torch.compiler.nested_compile_region " + ABSENT)
-            cls.forward = ncr(cls.forward)  # this process only
+            region.mark_nested(torch)
             res = _measure(subject, torch.compile(m, mode=mode), args, ref)
     elif row == "aot-save":
         _aot_ready(torch)
@@ -184,6 +162,7 @@ def _save_artifacts(torch, path: str):
 
 def main() -> None:
     row, spec_json, workdir, out = sys.argv[1:5]
+    profiled = json.loads(sys.argv[5]) if len(sys.argv) > 5 else None
     import torch
 
     from ..plan.spec import CellSpec
@@ -192,7 +171,8 @@ def main() -> None:
     if threads:
         torch.set_num_threads(int(threads))
     try:
-        res = {"status": "ok", **run_row(row, CellSpec.from_json(spec_json), workdir)}
+        res = {"status": "ok", **run_row(row, CellSpec.from_json(spec_json), workdir,
+                                         profiled)}
     except Absent as e:
         res = {"status": "absent", "error": str(e)}
     except Exception as e:  # the probe's own failure under this row: an observation

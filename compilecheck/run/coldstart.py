@@ -46,7 +46,7 @@ def _folders(workdir: str, name: str, own_temp: bool) -> dict:
 
 
 def run_process(row: str, spec: CellSpec, workdir: str, cache: str, timeout: float,
-                own_temp: bool = True) -> dict:
+                own_temp: bool = True, region: dict | None = None) -> dict:
     """``row`` in a fresh process on the cache folders named ``cache``; its result dict.
     ``own_temp`` False keeps this process's temporary folder (and the C++ precompiled headers
     already there): quicker, the first call then leaves out that one-time cost."""
@@ -56,8 +56,9 @@ def run_process(row: str, spec: CellSpec, workdir: str, cache: str, timeout: flo
     env.update(_folders(workdir, cache, own_temp))
     t0 = time.monotonic()
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "compilecheck.run.coldrows", row,
-                                 spec.to_json(), workdir, out], stdin=subprocess.DEVNULL,
+        argv = [sys.executable, "-m", "compilecheck.run.coldrows", row, spec.to_json(),
+                workdir, out, *([json.dumps(region)] if region else [])]
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=log, env=env, start_new_session=True)
         try:
             rc = proc.wait(timeout=timeout)
@@ -94,9 +95,10 @@ def target_spec(options) -> CellSpec:
 
 
 def measure(spec: CellSpec, timeout: float, workdir: str | None = None, on_row=None,
-            only: tuple = (), own_temp: bool = True) -> list[dict]:
+            only: tuple = (), own_temp: bool = True, region: dict | None = None) -> list[dict]:
     """Every row (or those named in ``only``), one fresh process each (two for ``aot``: its
-    build step, then the load), in order; ``on_row(row_dict)`` after each."""
+    build step, then the load), in order; ``on_row(row_dict)`` after each. ``region``: the
+    repeated region the compile profile named (what the regional rows compile)."""
     own = workdir is None
     workdir = workdir or tempfile.mkdtemp(prefix="compilecheck-coldstart-")
     rows: list[dict] = []
@@ -121,7 +123,7 @@ def measure(spec: CellSpec, timeout: float, workdir: str | None = None, on_row=N
                 if not res.get("status"):
                     res.update(run_process(entry.name, spec, workdir,
                                            entry.cache if entry.cache != "own" else entry.name,
-                                           timeout, own_temp))
+                                           timeout, own_temp, region))
             res = {"name": entry.name, "measured": res.get("status") == "ok", **res}
             if entry.name == "warm-cache":
                 res["default_cache_dir"], res["default_in_temp"] = default_cache_dir()

@@ -17,6 +17,8 @@ class ColdRow:
     cache: str = "own"  # own (a fresh empty folder) | the name of the row whose folder it reuses
     needs: str = ""  # the row that must have run first (its files are this row's input)
     user_change: int = 0  # 0: none, 1: the deployment, 2: the call site, 3: the module's code
+    do_this_method: str = ""  # where the region is a method, not a module class's forward:
+    # {target} (model.path.to.owner), {fn} (the method) and {cls} (its class) filled in
 
 
 ROWS = (
@@ -32,14 +34,19 @@ ROWS = (
             "torch.compiler.save_cache_artifacts()[0]); at start-up, before the first call: "
             "torch.compiler.load_cache_artifacts(open('compile_cache.bin', 'rb').read())",
             needs="as-deployed", user_change=1),
-    ColdRow("regional", "each instance of the most repeated module class compiled instead of "
-            "the whole module", True,
+    ColdRow("regional", "the repeated region the compile profile named (else each instance of "
+            "the most repeated module class) compiled instead of the whole module", True,
             "[m.compile(mode={mode!r}) for m in model.modules() if isinstance(m, {cls})]"
-            "  # instead of torch.compile(model)", user_change=2),
-    ColdRow("nested-region", "the whole module compiled, the repeated class's forward marked "
-            "with torch.compiler.nested_compile_region (traced once, reused)", True,
+            "  # instead of torch.compile(model)", user_change=2,
+            do_this_method="{target}.{fn} = torch.compile({target}.{fn}, mode={mode!r})"
+            "  # instead of torch.compile(model): traced once, reused on every run"),
+    ColdRow("nested-region", "the whole module compiled, the repeated region (a method, or a "
+            "repeated class's forward) marked with torch.compiler.nested_compile_region "
+            "(traced once, reused)", True,
             "decorate {cls}.forward with @torch.compiler.nested_compile_region; keep "
-            "torch.compile(model, mode={mode!r})", user_change=3),
+            "torch.compile(model, mode={mode!r})", user_change=3,
+            do_this_method="decorate {cls}.{fn} with @torch.compiler.nested_compile_region; "
+            "keep torch.compile(model, mode={mode!r})"),
     ColdRow("aot", "compiled ahead of time in a build step (aot_compile, "
             "save_compiled_function), loaded in a fresh process with an empty cache folder", True,
             "build step: fn = torch.compile(model, mode={mode!r}, fullgraph=True).forward."

@@ -1,0 +1,29 @@
+"""The modules that hold the state forward writes, one of each kind: the first instance of every
+distinct (class, parameter and buffer shapes) among the audit's write holders. A policy's 28
+quantised layers of three shapes are three kinds; what is measured beyond the target mode (other
+modes, call patterns) runs on one of each instead of the whole module (plan/cells.py)."""
+from __future__ import annotations
+
+import torch
+
+
+def _signature(m: torch.nn.Module) -> tuple:
+    return (type(m).__qualname__,
+            tuple((n, tuple(t.shape)) for n, t in (*m.named_parameters(), *m.named_buffers())
+                  if t is not None))
+
+
+def distinct_holders(writes: list, root: torch.nn.Module) -> list[dict]:
+    """[{path, class, instances}] for each kind of module below the root that holds a write;
+    empty where the root itself holds one (the module is the unit: nothing smaller answers for
+    it) or no write was seen."""
+    modules = dict(root.named_modules())
+    paths = [p for w in writes for p in (w.instances or [])]
+    if not paths or "" in paths:
+        return []
+    kinds: dict = {}
+    for p in dict.fromkeys(paths):
+        if p not in modules:
+            continue
+        kinds.setdefault(_signature(modules[p]), []).append(p)
+    return [{"path": ps[0], "class": sig[0], "instances": len(ps)} for sig, ps in kinds.items()]

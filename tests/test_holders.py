@@ -1,0 +1,34 @@
+"""A user's own policy through --probe: what runs beyond the target mode (another mode, the
+call patterns) runs on one module of each kind that holds the state forward writes, found by
+the state audit; the target mode and the warm-up rung compile the whole policy."""
+import json
+import subprocess
+import sys
+
+from conftest import FIXTURES, ROOT
+
+PROBE = f"{FIXTURES / 'user_policy.py'}:policy"
+
+
+def test_beyond_the_target_runs_on_one_holder_of_each_kind(tmp_path):
+    out = tmp_path / "r.json"
+    p = subprocess.run([sys.executable, "-m", "compilecheck", "diagnose", "--device", "cpu",
+                        "--probe", PROBE, "--mode", "eager", "--mode", "default", "--mode",
+                        "max-autotune-no-cudagraphs", "--json", str(out)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert p.returncode in (0, 1), p.stderr[-3000:]
+    assert "on one module of each kind that holds forward's state" in p.stderr
+    report = json.loads(out.read_text())
+    cells = report["cells"]
+    beyond = [c for c in cells if c["mode"] == "max-autotune-no-cudagraphs"
+              and c["status"] != "skip"]
+    # ScaledLinear 16->32 (prefix.up, expert.up) and 32->16 (prefix.down, expert.down)
+    assert sorted(c["scope"] for c in beyond) == ["prefix.down", "prefix.up"]
+    assert all(c["status"] in ("pass", "warn") for c in beyond), \
+        [(c["scope"], c["status"], c.get("error")) for c in beyond]
+    target = [c for c in cells if c["mode"] == "default" and c["status"] != "skip"]
+    assert target and all(c["scope"] == "whole" for c in target)
+    writes = report["state_writes"]["policy"]["writes"]
+    scale = [w for w in writes if w["attribute"] == "scale"]
+    assert scale and sorted(p for w in scale for p in w["instances"]) == \
+        ["expert.down", "expert.up", "prefix.down", "prefix.up"]
