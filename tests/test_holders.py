@@ -2,6 +2,7 @@
 call patterns) runs on one module of each kind that holds the state forward writes, found by
 the state audit; the target mode and the warm-up rung compile the whole policy."""
 import json
+import os
 import subprocess
 import sys
 
@@ -15,7 +16,8 @@ def test_beyond_the_target_runs_on_one_holder_of_each_kind(tmp_path):
     p = subprocess.run([sys.executable, "-m", "compilecheck", "diagnose", "--device", "cpu",
                         "--probe", PROBE, "--mode", "eager", "--mode", "default", "--mode",
                         "max-autotune-no-cudagraphs", "--json", str(out)],
-                       cwd=ROOT, capture_output=True, text=True, timeout=900)
+                       cwd=ROOT, capture_output=True, text=True, timeout=900,
+                       env={**os.environ, "COLUMNS": "120"})
     assert p.returncode in (0, 1), p.stderr[-3000:]
     assert "on one module of each kind that holds forward's state" in p.stderr
     report = json.loads(out.read_text())
@@ -32,3 +34,7 @@ def test_beyond_the_target_runs_on_one_holder_of_each_kind(tmp_path):
     scale = [w for w in writes if w["attribute"] == "scale"]
     assert scale and sorted(p for w in scale for p in w["instances"]) == \
         ["expert.down", "expert.up", "prefix.down", "prefix.up"]
+    # the screen: one line for the write, whether a cell ran the whole or one holder
+    lines = [ln for ln in p.stdout.splitlines() if "state_mutation at" in ln
+             and "user_policy.py:16" in ln]
+    assert len(lines) == 1 and "4 instances" in lines[0], lines

@@ -15,8 +15,8 @@ import time
 
 import torch
 
-from .holders import distinct_holders
 from .calltree import count_calls
+from .holders import distinct_holders
 from .recording import Recorder, Watch
 from .sources import short_path
 from .statediff import Change, diff

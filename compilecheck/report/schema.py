@@ -115,7 +115,13 @@ def _v2() -> dict:
         "properties": {"name": {"type": "string"}, "measured": {"type": "boolean"},
                        "status": {"type": "string"}, "do_this": {"type": "string"},
                        "compile_s": _NUM, "steady_ms": _NUM, "spread": _RANGE,
-                       "max_abs_err": _NUM, "graphs": _INT, "recompiles": _INT}}}
+                       "max_abs_err": _NUM, "graphs": _INT, "recompiles": _INT,
+                       # the regional rows: what they compiled (run/regions.py)
+                       "region_class": {"type": "string"}, "region_owner": {"type": "string"},
+                       "region_function": {"type": "string"}, "regions": _INT,
+                       "region_paths": {"type": "array", "items": {"type": "string"}},
+                       "region_source": {"enum": ["compile profile",
+                                                 "repeated module class"]}}}}
     props["cold_start_recommendation"] = {"type": ["object", "null"],
                                           "required": ["name", "summary", "calls"]}
     return doc

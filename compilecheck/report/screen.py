@@ -28,13 +28,25 @@ def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 3].rstrip() + "..."
 
 
+def _held_attribute(f: dict) -> str | None:
+    """The attribute a finding is about, inside the module that holds it (``scale``, whether
+    the cell ran the whole policy, ``prefix.up.scale`` of 4 instances, or one of them)."""
+    attr = f.get("attribute")
+    for inst in f.get("instances") or ():
+        if attr and inst and attr.startswith(inst + "."):
+            return attr[len(inst) + 1:]
+    return attr
+
+
 def finding_groups(cells) -> list[dict]:
-    """Each distinct finding once (its class, where and text without figures), with the cells
-    that show it, most severe first."""
+    """Each distinct finding once (its class, where, and the attribute it writes or else its
+    text without figures), with the cells that show it, most severe first."""
     groups: dict = {}
     for c in cells:
         for f in c.findings:
-            key = (f["class"], f.get("where"), re.sub(r"\d+(\.\d+)?", "#", f["detail"]))
+            text = _held_attribute(f) or re.sub(r"\d+(\.\d+)?", "#", f["detail"])
+            key = (f["class"], f.get("where"), f.get("predicts"), text)  # a write: one line,
+            # on the whole module (with its instances) or on one of them
             g = groups.setdefault(key, {"finding": f, "cells": []})
             g["cells"].append(c)
     rank = list(CLASSES)
