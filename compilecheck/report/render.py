@@ -148,8 +148,9 @@ def cold_rows(rows) -> list[list]:
     out = []
     for r in rows:
         if not r.get("measured"):
+            why = " ".join((r.get("error") or "").split())  # one line: a torch error has many
             out.append([r["name"], "-", "-", "-", "-", "-", "-",
-                        f"{r.get('status')}: {r.get('error') or ''}"])
+                        f"{r.get('status')}: {why[:240] + ('...' if len(why) > 240 else '')}"])
             continue
         lo, hi = r.get("spread") or (r["steady_ms"], r["steady_ms"])
         note = "" if r.get("same_numerics", True) else "(numerics differ) "
