@@ -38,3 +38,18 @@ def test_beyond_the_target_runs_on_one_holder_of_each_kind(tmp_path):
     lines = [ln for ln in p.stdout.splitlines() if "state_mutation at" in ln
              and "user_policy.py:16" in ln]
     assert len(lines) == 1 and "4 instances" in lines[0], lines
+
+
+def test_the_policy_holders_are_its_layer_kinds_not_the_towers_around_them():
+    """The language model and the expert hold a config that forward writes, and hold the
+    DuQuant layers that write theirs: the layers are the holders, one per (in, out)."""
+    sys.path.insert(0, str(ROOT))
+    from compilecheck import probes
+    from compilecheck.observe.audit import run_audit
+
+    module, args = probes.build_policy("tiny", "deployed")
+    holders = run_audit(module, lambda i: args, lambda: None).holders
+    assert {h["class"] for h in holders} == {"DeployedDuQuantLinear"}
+    kinds = {(i, o) for _, i, o in probes.policy.policy_targets("tiny")}
+    assert len(holders) == len(kinds)
+    assert sum(h["instances"] for h in holders) == len(probes.policy.policy_targets("tiny"))

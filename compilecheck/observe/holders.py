@@ -14,7 +14,9 @@ def _signature(m: torch.nn.Module) -> tuple:
 
 
 def distinct_holders(writes: list, root: torch.nn.Module) -> list[dict]:
-    """[{path, class, instances}] for each kind of module below the root that holds a write;
+    """[{path, class, instances}] for each kind of module below the root that holds a write and
+    holds no module that does (a tower whose config forward writes is the sum of its layers:
+    its layers are measured, and the whole policy in the target mode covers its own write);
     empty where the root itself holds one (the module is the unit: nothing smaller answers for
     it) or no write was seen."""
     modules = dict(root.named_modules())
@@ -22,8 +24,9 @@ def distinct_holders(writes: list, root: torch.nn.Module) -> list[dict]:
     if not paths or "" in paths:
         return []
     kinds: dict = {}
-    for p in dict.fromkeys(paths):
-        if p not in modules:
-            continue
+    unique = list(dict.fromkeys(paths))
+    for p in unique:
+        if p not in modules or any(q.startswith(p + ".") for q in unique):
+            continue  # it holds modules that hold state: those are measured, it is their sum
         kinds.setdefault(_signature(modules[p]), []).append(p)
     return [{"path": ps[0], "class": sig[0], "instances": len(ps)} for sig, ps in kinds.items()]
