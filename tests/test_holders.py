@@ -53,3 +53,25 @@ def test_the_policy_holders_are_its_layer_kinds_not_the_towers_around_them():
     kinds = {(i, o) for _, i, o in probes.policy.policy_targets("tiny")}
     assert len(holders) == len(kinds)
     assert sum(h["instances"] for h in holders) == len(probes.policy.policy_targets("tiny"))
+
+
+def test_a_representative_that_cannot_run_alone_is_skipped_not_failed():
+    """The expert tower is run through ``.forward(...)`` by its parent, not called: no
+    inputs reach it alone. Its cell says so and is skipped; nothing of the module failed."""
+    import dataclasses
+
+    from compilecheck.classify.cells import classify
+    from compilecheck.plan.cells import plan
+    from compilecheck.plan.options import diagnose_options
+    from compilecheck.run.cell import run_cell
+    from compilecheck.run.pool import RawResult
+
+    o = diagnose_options("cpu", (), ("eager", "reduce-overhead", "max-autotune-no-cudagraphs"),
+                         "both", "tiny", None, None, None, None, None, 4, 600, None, 0, (),
+                         False, (), "tiny")
+    rep = next(c for c in plan(o).cells if c.scope != "whole")
+    tower = dataclasses.replace(rep, scope="paligemma_with_expert.gemma_expert.model")
+    obs = run_cell(tower)
+    assert "not called by the module's forward" in obs["skip"]
+    cell = classify(RawResult(tower, "ok", obs))
+    assert cell.status == "skip" and "gemma_expert.model" in cell.error

@@ -33,8 +33,9 @@ def classify(raw: RawResult) -> CellResult:
                 pattern=spec.pattern, scope=spec.scope,
                 same_as=raw.same_as.mode if raw.same_as is not None else None,
                 warmup=obs.get("warmup", max(spec.warmup, 0)))
-    if raw.outcome in ("skip", "interrupted"):
-        return CellResult(status="skip", findings=[], error=raw.detail, **base)
+    if raw.outcome in ("skip", "interrupted") or obs.get("skip"):
+        return CellResult(status="skip", findings=[], error=obs.get("skip") or raw.detail,
+                          **base)
     if raw.outcome == "internal":
         err = obs["internal_error"]
         return CellResult(status="fail", findings=[], error=f"{INTERNAL}: {err['type']}: "

@@ -19,7 +19,7 @@ from ..observe.records import describe_error
 from ..observe.profile import RecordingBackend
 from ..plan.spec import CellSpec
 from ..observe.statediff import Checkpoint
-from .subject import fresh, probe_key, seed_all
+from .subject import NoRepresentative, fresh, probe_key, seed_all
 from .timing import time_calls
 
 _audits: dict = {}
@@ -129,6 +129,9 @@ def run_cell(spec: CellSpec) -> dict:
                  "metrics": [], "logs": [], "warmup": 0}
     try:
         audit = audit_for(spec)
+    except NoRepresentative as e:  # a representative that cannot run alone: not a failure
+        obs["skip"] = str(e)
+        return obs
     except Exception as e:  # the module cannot even be built here
         obs["error"] = describe_error(e, "eager")
         return obs

@@ -121,6 +121,11 @@ def _build(spec: CellSpec):
     return module, step_inputs(args, spec.iters, spec.seed)
 
 
+class NoRepresentative(ValueError):
+    """The module at a representative's path cannot run alone (the cell is skipped: the whole
+    module's cells cover it)."""
+
+
 def representative(module, steps: list, path: str, iters: int):
     """The instance at ``path`` as it was before any call, and the inputs the whole module's
     own calls give it (its first ``iters`` calls, over as many whole calls as that takes)."""
@@ -130,7 +135,9 @@ def representative(module, steps: list, path: str, iters: int):
 
     def keep(_, args, kwargs):
         if kwargs:
-            raise ValueError(f"{path} is called with keyword arguments: no representative")
+            raise NoRepresentative(f"{path} is called with keyword arguments: it cannot be run "
+                                   "alone on the inputs recorded (the whole module's cells "
+                                   "cover it)")
         seen.append(tuple(a.detach().clone() if isinstance(a, torch.Tensor) else a
                           for a in args))
 
@@ -144,7 +151,7 @@ def representative(module, steps: list, path: str, iters: int):
     finally:
         handle.remove()
     if not seen:
-        raise ValueError(f"{path} is not called by the module's forward")
+        raise NoRepresentative(f"{path} is not called by the module's forward")
     return before, seen[:iters]
 
 
