@@ -17,6 +17,7 @@ import torch
 
 from .statewalk import Entry, _slots, walk
 
+
 @dataclasses.dataclass(frozen=True)
 class Change:
     path: str
@@ -46,8 +47,6 @@ def diff(before: dict[str, Entry], after: dict[str, Entry]) -> list[Change]:
     out += [Change(p, "delete", isinstance(b.value, torch.Tensor))
             for p, b in before.items() if p not in after]
     return out
-
-
 
 
 class Checkpoint:

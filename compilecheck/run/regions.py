@@ -14,7 +14,6 @@ class Region:
     owners: list  # [(dotted path, module)] whose function is compiled ("" is the module itself)
     function: str  # the method compiled: "forward" for a module class
     cls: type  # the class that defines it
-    calls: int = 0  # runs per call, where the profile counted them
 
     @property
     def paths(self) -> list[str]:
@@ -55,7 +54,7 @@ def profiled_region(module, region: dict | None) -> Region | None:
     cls = type(owners[0][1])
     label = cls.__name__ if region["function"] == "forward" else \
         f"{cls.__name__}.{region['function']}"
-    return Region(label, owners, region["function"], cls, region.get("calls", 0))
+    return Region(label, owners, region["function"], cls)
 
 
 def repeated_class(module) -> Region | None:
