@@ -102,7 +102,8 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
             progress.say(f"compilecheck: {len(held)} more cell(s), beyond the target mode: "
                          + (f"{on} on one module of each kind that holds forward's state "
                             f"(state audit), {len(held) - on} on the whole" if on else
-                            "on the whole module (its state is its own)"))
+                            "on the whole module (no module inside it answers for its "
+                            "state alone)"))
             for r in pool.run(held, on_result=progress):
                 results[r.spec] = r
             specs += held

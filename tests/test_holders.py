@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import torch
+
 from conftest import FIXTURES, ROOT
 
 PROBE = f"{FIXTURES / 'user_policy.py'}:policy"
@@ -75,3 +77,21 @@ def test_a_representative_that_cannot_run_alone_is_skipped_not_failed():
     assert "not called by the module's forward" in obs["skip"]
     cell = classify(RawResult(tower, "ok", obs))
     assert cell.status == "skip" and "gemma_expert.model" in cell.error
+
+
+def test_a_holder_of_torchs_own_class_stands_for_the_users_module_above_it():
+    """dynamo does not trace torch's own classes compiled alone (an observer as the first
+    frame graph-breaks: "marked as skipped"): the user's block holding the observer is the
+    representative; the observer in torch's Sequential has no user module above it but the
+    root, so nothing smaller than the whole answers for it."""
+    sys.path.insert(0, str(FIXTURES))
+    import user_policy
+    from compilecheck.observe.audit import run_audit
+
+    module, args = user_policy.observed()
+    holders = run_audit(module, lambda i: args, lambda: None).holders
+    assert holders == []  # plain.1 (a MinMaxObserver under a Sequential) -> the root
+
+    module.plain = torch.nn.Identity()
+    holders = run_audit(module, lambda i: args, lambda: None).holders
+    assert holders == [{"path": "user.0", "class": "ObservedBlock", "instances": 2}]

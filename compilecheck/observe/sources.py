@@ -46,6 +46,13 @@ def is_module_code(path: str) -> bool:
     return path.startswith(torch_dir()) and path[len(torch_dir()):].startswith(_LAYERS)
 
 
+def is_torch_class(cls: type) -> bool:
+    """A class torch itself defines (nn.Linear, nn.Sequential, torch.ao's observers): dynamo
+    skips torch's files as the first frame of a compile, so such a module compiled on its own
+    is not traced ("Attempted to inline function marked as skipped")."""
+    return cls.__module__ == "torch" or cls.__module__.startswith("torch.")
+
+
 def short_path(path: str) -> str:
     """Relative to the working folder when inside it; torch's own files from `torch/`; else
     as given."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from ..observe.sources import is_torch_class
+
 
 @dataclasses.dataclass
 class Region:
@@ -68,8 +70,7 @@ def repeated_class(module) -> Region | None:
     containers = (nn.ModuleList, nn.ModuleDict, nn.Sequential)
     by_cls: dict = {}
     for name, m in module.named_modules():
-        if name and not isinstance(m, containers) and \
-                not type(m).__module__.startswith("torch."):
+        if name and not isinstance(m, containers) and not is_torch_class(type(m)):
             by_cls.setdefault(type(m), []).append(name)
     repeated = {c: ns for c, ns in by_cls.items() if len(ns) > 1}
     stacked = {c: ns for c, ns in repeated.items()  # a stack: the layers of a ModuleList
