@@ -48,25 +48,38 @@ def recompiled(recompiles: list[Recompile], note: str = "") -> str:
 
 def explain_recompiles(obs: dict) -> tuple[dict[str, list[Recompile]], list[Recompile]]:
     """write path -> the recompiles it caused; and those no write accounts for. A guard names
-    its write; dynamo names only the FIRST guard that failed, so a recompile after call 1 that
-    names no write is also the consequence of the first-call writes of Python values that
-    later calls read before rewriting (each of them holds a guard)."""
+    its write. dynamo names only the FIRST guard that failed, so the recompile right after
+    call 1 is also the consequence of every other first-call write that later calls read
+    before rewriting (each holds a guard on the value call 1 traced, and each value changed)."""
     audit = obs.get("audit") or {}
     if not audit or audit.get("error"):
         from .recompiles import measured
         return {}, measured(obs)
     by_write, rest = attribute(obs)
     compiled = obs.get("compiled_writes") or {}
-    lazy_init = [w["path"] for w in audit.get("writes") or []
-                 if w["changed"] == "first" and not w["tensor"] and w["kind"] != "inplace"
-                 and not w["lazy"] and w["path"] in compiled
-                 and w.get("reads") in ("earlier", "unseen") and w["path"] not in by_write]
-    after_first = [r for r in rest if r.call in (1, -1)]
-    if lazy_init and after_first:
-        for path in lazy_init:
-            by_write[path] = after_first[:1]
-        rest = [r for r in rest if r is not after_first[0]]
-    return by_write, rest
+    after_first = [r for rs in by_write.values() for r in rs if r.call in (1, -1)] + \
+        [r for r in rest if r.call in (1, -1)]
+    if not after_first:
+        return by_write, rest
+    first = after_first[0]
+    for w in audit.get("writes") or []:
+        if w["path"] in by_write or w["lazy"] or w["changed"] != "first" or \
+                w["path"] not in compiled or w["kind"] == "inplace":
+            continue
+        if (w["tensor"] and w["read_later"]) or \
+                (not w["tensor"] and w.get("reads") in ("earlier", "unseen")):
+            by_write[w["path"]] = [first]
+    claimed = any(first is x for rs in by_write.values() for x in rs)
+    return by_write, [r for r in rest if r is not first or not claimed]
+
+
+def _named_note(w: dict, recompiles: list[Recompile]) -> str:
+    """Where dynamo named another write's guard: it names only the first that failed."""
+    own = {w.get("attribute") or w["path"], w["path"]}
+    if any(r.path and r.path.rsplit(".", 1)[-1] in {p.rsplit(".", 1)[-1] for p in own}
+           for r in recompiles):
+        return ""
+    return "; dynamo names only the first guard that failed"
 
 
 def _changed_without_recompile(obs: dict, writes, later: list[int]) -> list[int]:
@@ -131,7 +144,7 @@ def state_findings(obs: dict) -> list[Finding]:
             fix = _warmup_sentence(k) if w["changed"] != "every" else (
                 "It changes on every call: keep it in a buffer allocated in __init__ and "
                 "update it in place (copy_), or compile without CUDA graphs.")
-            also = f" dynamo also {recompiled(mine)}." if mine else ""
+            also = f" dynamo also {recompiled(mine, _named_note(w, mine))}." if mine else ""
             out.append(Finding(
                 "state_mutation",
                 f"{held(w)} is a tensor that forward computes and stores in state "
@@ -163,6 +176,7 @@ def state_findings(obs: dict) -> list[Finding]:
             continue  # every call writes it before it reads it, or never reads it: no guard
         effect = "first" if w["changed"] in ("first", "never") else "again"
         groups.setdefault((effect, w["function"]), []).append((w, at, mine))
+    told = set()  # functions whose in-place fills a lazy-initialisation finding names
     for (effect, function), writes in groups.items():
         mine = list({id(r): r for _, _, rs in writes for r in rs}.values())
         if not mine:
@@ -174,9 +188,10 @@ def state_findings(obs: dict) -> list[Finding]:
             also = filled.get(function)
             if also:
                 listed += " and fills " + ", ".join(held(w) for w in also) + " in place"
+                told.add(function)
             detail = (f"{who} {listed} on the first call only (lazy initialisation), inside "
                       f"the compiled region: dynamo traced the first graph through it and "
-                      f"{recompiled(mine, ', the first guard that failed')}. "
+                      f"{recompiled(mine, _named_note(writes[0][0], mine))}. "
                       f"{_warmup_sentence(k)}")
         else:
             spans = sorted({w["changed"] for w, _, _ in writes})
@@ -187,8 +202,8 @@ def state_findings(obs: dict) -> list[Finding]:
                           f"({', '.join(spans)}): the change failed a guard and dynamo "
                           f"{recompiled(mine)}, then stopped "
                           f"guarding on it: {_calls(quiet)} saw it change again and compiled "
-                          "nothing (dynamo made the value a dynamic input of the graph, as "
-                          "torch 2.7 does for an integer attribute after its first change). "
+                          "nothing (after its first change dynamo made the integer a dynamic "
+                          "input of the graph: automatic dynamic). "
                           "Keep such values out of forward, or make them tensors updated in "
                           "place.")
             else:
@@ -199,6 +214,17 @@ def state_findings(obs: dict) -> list[Finding]:
                           "or make them tensors updated in place.")
         out.append(Finding("state_mutation", detail, writes[0][0]["where"], paths[0],
                            None, _instances([w for w, _, _ in writes])))
+    for function, fills in filled.items():  # initialised in place, nothing Python to guard
+        if function in told:
+            continue
+        who = f"{function}()" if function else "forward"
+        out.append(Finding(
+            "state_mutation",
+            f"{who} fills {', '.join(held(w) for w in fills)} in place on the first call only "
+            "(lazy initialisation), inside the compiled region: the compiled forward did it on "
+            f"{_calls(compiled[fills[0]['path']]['calls'])}, so the first graph is traced "
+            f"through the initialisation that later calls skip. {_warmup_sentence(k)}",
+            fills[0]["where"], fills[0]["path"], None, _instances(fills)))
     return out
 
 

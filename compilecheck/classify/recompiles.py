@@ -24,6 +24,8 @@ _TOKEN_RE = re.compile(r"\.(\w+)|\[(?:'([^']*)'|\"([^\"]*)\"|(-?\d+))\]")
 _ODICT_RE = re.compile(r"___odict_getitem\(([^,()]+),\s*(['\"][^'\"]*['\"]|\d+)\)")
 _HASATTR_RE = re.compile(r"hasattr\(([^,()]+),\s*['\"](\w+)['\"]\)")
 _CONTAINERS = ("_modules", "_buffers", "_parameters", "__dict__")
+# a module's hook registries, as dynamo's sources and the state walk name them
+_HOOKS = {"_forward_hooks": "forward_hooks", "_forward_pre_hooks": "forward_pre_hooks"}
 
 
 @dataclasses.dataclass
@@ -59,13 +61,13 @@ def guard_paths(guard: str, arguments=()) -> list[str]:
             prefix = f"args.{list(arguments).index(root)}"
         else:
             continue
-        parts, tokens = [], [next(g for g in t if g is not None)
-                             for t in _TOKEN_RE.findall(m.group("rest"))]
+        parts, tokens = [], [next(g for g in t.groups() if g is not None)
+                             for t in _TOKEN_RE.finditer(m.group("rest"))]
         i = 0
         while i < len(tokens):
             if tokens[i] in _CONTAINERS and i + 1 < len(tokens):
                 i += 1  # self._modules['inner'] is self.inner
-            parts.append(tokens[i])
+            parts.append(_HOOKS.get(tokens[i], tokens[i]))
             i += 1
         if parts or prefix:
             out.append(".".join([p for p in (prefix, *parts) if p]))
@@ -104,15 +106,28 @@ def attribute(obs: dict) -> tuple[dict[str, list[Recompile]], list[Recompile]]:
     by_write: dict[str, list[Recompile]] = {}
     rest = []
     for r in measured(obs):
-        best, best_len = None, -1
         path = aliases.get(r.path, r.path) if r.path else None
-        for w in writes if path else ():
-            for p in _write_paths(w):
-                if path == p or path.startswith(p + ".") or p.startswith(path + "."):
-                    if len(p) > best_len:
-                        best, best_len = w["path"], len(p)
+        best = _match(path, writes) if path is not None else None
+        if best is None and path and not path.startswith("args."):
+            # ``self`` of a frame other than the root's forward (a submodule's forward after
+            # a graph break, a hook object's __call__) is that frame's object: its writes
+            # were made in that function and end with the guard's path
+            best = _match(path, [w for w in writes if w.get("function") == r.function],
+                          suffix=True)
         if best is None:
             rest.append(r)
         else:
             by_write.setdefault(best, []).append(r)
     return by_write, rest
+
+
+def _match(path: str, writes: list, suffix: bool = False) -> str | None:
+    """The write whose path the guard's path is, lies inside, or holds (the most specific)."""
+    best, best_len = None, -1
+    for w in writes:
+        for p in _write_paths(w):
+            hit = path == p or path.startswith(p + ".") or p.startswith(path + ".") if not \
+                suffix else p == path or p.endswith("." + path)
+            if hit and len(p) > best_len:
+                best, best_len = w["path"], len(p)
+    return best

@@ -115,7 +115,11 @@ def data_descriptor(cls, name):
 def own_prints(obj) -> dict:
     """name -> fingerprint of an object's own attributes (what a descriptor may change)."""
     out = {}
-    for k, v in attributes(obj):
+    try:
+        pairs = attributes(obj)
+    except Exception:  # an object that refuses to be read: no alias learnt
+        return out
+    for k, v in pairs:
         try:
             out[k] = fingerprint(v)
         except Exception:

@@ -51,11 +51,16 @@ def reason(what: str, e: BaseException) -> str:
     return f"{what} raised {type(e).__name__}" + (f": {text[:120]}" if text else "")
 
 
-def own_dict(v) -> dict | None:
-    """The instance's ``__dict__`` as its type stores it, or None."""
+def own_dict(v, strict: bool = False) -> dict | None:
+    """The instance's ``__dict__`` as its type stores it, or None. ``strict``: a ``__dict__``
+    that raises (a class that defines one) raises, so the caller can say why it is opaque."""
     try:
         d = object.__getattribute__(v, "__dict__")
-    except Exception:  # no __dict__, or a class that defines one that raises
+    except AttributeError:  # no __dict__ (slots only)
+        return None
+    except Exception:  # a class that defines a __dict__ that raises
+        if strict:
+            raise
         return None
     return d if is_a(d, dict) else None
 
@@ -84,7 +89,7 @@ def slot_values(v) -> list[tuple[str, object]]:
 
 def attributes(v) -> list[tuple[str, object]]:
     """An object's own attributes: its ``__dict__`` and its ``__slots__``."""
-    d = own_dict(v)
+    d = own_dict(v, strict=True)
     out = list(dict.items(d)) if d is not None else []
     return out + slot_values(v)
 

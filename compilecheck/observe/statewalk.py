@@ -82,7 +82,7 @@ def _walks_into(v) -> bool:
     if type_module(v).startswith(("torch", "builtins", "typing", "threading", "logging",
                                   "_thread", "numpy")):
         return False
-    return own_dict(v) is not None or bool(slots(type(v)))
+    return own_dict(v, strict=True) is not None or bool(slots(type(v)))
 
 
 def _item_print(v):
@@ -228,6 +228,10 @@ class _Walk:
             for i, a in enumerate((fn.func, *fn.args)):
                 if not is_plain(a):
                     self.add(item_path(_join(path, "args"), i), fn, i, a, depth + 1)
+            keywords = fn.keywords if is_a(fn.keywords, dict) else {}
+            for k, a in items(keywords, MAX_ITEMS):
+                if not is_plain(a):
+                    self.add(item_path(_join(path, "keywords"), k), keywords, k, a, depth + 1)
         else:
             cells = fn.__closure__ or ()
             for name, cell in zip(fn.__code__.co_freevars, cells):

@@ -93,12 +93,13 @@ def ship(obj, what: str) -> bytes:
     try:
         return dumps(obj)
     except Exception as e:  # noqa: BLE001 - pickling runs the objects' own code
-        culprit = _culprit(obj)
+        said = (str(e).strip().splitlines() or [""])[0][:200]
+        culprit = _culprit(obj) or f"it refuses to be pickled ({type(e).__name__}: {said})"
         raise CannotShip(
-            f"compilecheck: cannot send {what} to its worker processes: "
-            f"{culprit or type(e).__name__ + ': ' + str(e)[:200]}. Make it picklable, or pass "
-            "a factory instead: compilecheck(factory=build) / check(factory=build), where "
-            "build() returns (module, args) and builds them inside the worker") from None
+            f"compilecheck: cannot send {what} to its worker processes: {culprit}. Make it "
+            "picklable, or pass a factory instead: compilecheck(factory=build) / "
+            "check(factory=build), where build() returns (module, args) and builds them "
+            "inside the worker") from None
 
 
 def _culprit(obj) -> str | None:
@@ -117,7 +118,8 @@ def _culprit(obj) -> str | None:
             cloudpickle.dumps(entry.value)
         except Exception as e:  # noqa: BLE001
             if found is None or len(path) > len(found[0]):
-                found = (path, type(entry.value).__name__, f"{type(e).__name__}: {e}"[:160])
+                said = (str(e).strip().splitlines() or [""])[0]
+                found = (path, type(entry.value).__name__, f"{type(e).__name__}: {said}"[:160])
     if found is None:
         return None
     return f"`{found[0]}` (a {found[1]}) cannot be pickled ({found[2]})"
