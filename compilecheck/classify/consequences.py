@@ -159,17 +159,18 @@ def state_findings(obs: dict) -> list[Finding]:
             out.append(Finding("state_mutation", _growth(w, obs, mine), w["where"], w["path"],
                                None, _instances([w])))
             continue
-        if w["kind"] == "inplace" and w["changed"] == "first":
+        if w["kind"] == "inplace" and w["changed"] == "first" and not mine:
             filled.setdefault(w["function"], []).append(w)
         if (w["kind"] == "inplace" or w["tensor"]) and not mine:
             continue  # static inputs written in place; a stored tensor no later call reads
-        if w["tensor"] and mine:  # a stored tensor whose shape, dtype or identity a guard holds
+        if w["tensor"] or w["kind"] == "inplace":  # a tensor whose shape, dtype or identity
+            how = "writes in place" if w["kind"] == "inplace" else "stores in state"  # a guard holds
             out.append(Finding(
                 "state_mutation",
-                f"{held(w)} is a tensor forward stores in state ({_on(w['changed'])}); the "
-                f"value it stores fails a guard of the compiled graph: dynamo "
-                f"{recompiled(mine)}. Store it with one shape and dtype from the start "
-                "(a buffer allocated in __init__, written in place), or keep it out of forward.",
+                f"{held(w)} is a tensor forward {how} ({_on(w['changed'])}); what it holds "
+                f"then fails a guard of the compiled graph: dynamo {recompiled(mine)}. Keep "
+                "one shape and dtype from the start (a buffer allocated in __init__, written "
+                "in place), or keep it out of forward.",
                 w["where"], w["path"], None, _instances([w])))
             continue
         if not mine and w.get("reads") in ("own", "none"):

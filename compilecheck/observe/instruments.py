@@ -16,7 +16,8 @@ import types
 import torch
 
 from .safeaccess import attributes, is_a, own_dict
-from .statewalk import fingerprint, item_path
+from .fingerprint import fingerprint
+from .statewalk import item_path
 
 _MISSING = object()
 # descriptors that are the storage itself, not code over it

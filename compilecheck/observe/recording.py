@@ -18,7 +18,8 @@ from .sources import is_module_code, is_user_file
 from .statediff import Change
 from .instruments import ClassPatches, assign, recording
 from .safeaccess import is_a
-from .statewalk import fingerprint, item_path, module_storages, storage_ptr
+from .fingerprint import fingerprint, storage_ptr
+from .statewalk import module_storages
 
 
 @dataclasses.dataclass

@@ -18,14 +18,14 @@ it cheap on a policy with thousands of tensors. It never runs the objects' own c
 from __future__ import annotations
 
 import dataclasses
-import enum
 import functools
 import types
 
 import torch
 
-from .safeaccess import (BUILTIN_PLAIN, attributes, canonical, is_a, items, key_text, length,
-                         own_dict, reason, slots, type_module, type_name)
+from .fingerprint import MAX_ITEMS, fingerprint, is_plain, storage_ptr
+from .safeaccess import (attributes, is_a, items, key_text, own_dict, reason, slots,
+                         type_module, type_name)
 
 # nn.Module bookkeeping that is not the module's own state (hooks are walked on their own)
 MODULE_INTERNALS = frozenset({
@@ -40,34 +40,9 @@ MODULE_INTERNALS = frozenset({
 HOOKS = {"_forward_pre_hooks": "forward_pre_hooks", "_forward_hooks": "forward_hooks"}
 # attributes torch itself puts on tensors it compiles (dynamo's static-input marks)
 TORCH_TENSOR_ATTRS = ("__", "_dynamo", "_torchdynamo")
-PLAIN = (type(None), bool, int, float, complex, str, bytes, torch.dtype, torch.device,
-         torch.Size, enum.Enum)
 MAX_DEPTH = 10  # objects and containers below a module: cache.layers[3].keys is 3
-MAX_ITEMS = 256  # a container's items fingerprinted one by one
 MAX_ENTRIES = 200_000  # a whole policy's state fits; past it the walk stops adding
-DATA_MAX = 1 << 24  # elements; a larger tensor is followed by its version counter alone
 CALLABLES = (types.FunctionType, types.MethodType, functools.partial)
-
-
-def is_plain(v) -> bool:
-    if type(v) in BUILTIN_PLAIN or is_a(v, PLAIN):
-        return True
-    return is_a(v, tuple) and length(v) <= MAX_ITEMS and \
-        all(is_plain(x) for x in tuple.__iter__(v))
-
-
-def tensor_version(t: torch.Tensor):
-    try:
-        return t._version
-    except Exception:  # inference tensors keep no version counter; odd subclasses
-        return None
-
-
-def storage_ptr(t: torch.Tensor) -> int | None:
-    try:
-        return t.untyped_storage().data_ptr() or None
-    except Exception:  # sparse, meta, or a subclass without storage
-        return None
 
 
 _NOT_OBJECTS = (torch.Tensor, torch.nn.Module, type, types.ModuleType,
@@ -83,58 +58,6 @@ def _walks_into(v) -> bool:
                                   "_thread", "numpy")):
         return False
     return own_dict(v, strict=True) is not None or bool(slots(type(v)))
-
-
-def _item_print(v):
-    if is_a(v, torch.Tensor):
-        return ("t", id(v), tensor_version(v))
-    if is_plain(v):
-        return ("v", canonical(v))
-    return ("o", id(v))
-
-
-def data_sum(t: torch.Tensor):
-    """A checksum of a tensor's data, any dtype (bool flags and integer codes too): some
-    writes do not tell the version counter (``.data.copy_``, batch norm's statistics)."""
-    try:
-        if t.numel() > DATA_MAX or t.device.type == "meta" or t.is_sparse:
-            return None
-        with torch.no_grad():
-            d = t.detach()
-            if d.is_complex():
-                d = torch.view_as_real(d)
-            if d.is_floating_point():
-                return float(d.sum(dtype=torch.float64))
-            return int(d.sum(dtype=torch.int64))
-    except Exception:  # an uninitialised (lazy) parameter, a subclass without data
-        return None
-
-
-def _array_sum(v):
-    """A numpy array's checksum (an observation normaliser's running mean updated in
-    place), through torch's view of its memory; None where torch cannot view it."""
-    try:
-        return data_sum(torch.as_tensor(v))
-    except Exception:
-        return None
-
-
-def fingerprint(v, data: bool = False):
-    """What a snapshot keeps of a value, built from builtin values only: snapshots are
-    compared with ``==``, which must never run a user's ``__eq__``."""
-    if is_a(v, torch.Tensor):
-        return ("tensor", id(v), tensor_version(v), data_sum(v) if data else None,
-                storage_ptr(v))
-    if is_plain(v):
-        return ("value", canonical(v))
-    if is_a(v, (dict, list, tuple, set, frozenset)):
-        kind = "dict" if is_a(v, dict) else "set" if is_a(v, (set, frozenset)) else \
-            "list" if is_a(v, list) else "tuple"
-        shown = items(v, MAX_ITEMS) if kind != "set" else []
-        return (kind, id(v), tuple((key_text(k), _item_print(x)) for k, x in shown), length(v))
-    if type_module(v).startswith("numpy") and type_name(v) == "ndarray":
-        return ("array", id(v), _array_sum(v) if data else None)
-    return ("object", id(v))
 
 
 @dataclasses.dataclass

@@ -78,7 +78,7 @@ def _audit_title(variant, audit) -> str:
     stop = {"steady": "until two calls changed nothing", "cap": "up to the cap",
             "budget": "until the time budget", "error": "until it raised"}
     opaque = audit.get("opaque") or {}
-    unread = f"; read by identity only (their own code refused): " + ", ".join(
+    unread = "; read by identity only (their own code refused): " + ", ".join(
         f"{p} ({why})" for p, why in list(opaque.items())[:3]) if opaque else ""
     return (f"{variant}: {audit['calls']} eager call(s) ({stop.get(audit['stopped'], '')}); "
             f"warm-up needed: {audit['warmup']} call(s){unread}")
