@@ -214,6 +214,7 @@ def state_writes(results: dict) -> dict:
     for spec, raw in results.items():
         audit = (raw.obs or {}).get("audit")
         if audit and spec.variant not in out and spec.role == "matrix" and spec.scope == "whole":
-            out[spec.variant] = {k: audit[k] for k in ("calls", "warmup", "stopped", "seconds",
-                                                       "error", "writes")}
+            out[spec.variant] = {k: audit.get(k) for k in ("calls", "warmup", "stopped",
+                                                           "seconds", "error", "writes",
+                                                           "opaque", "aliases")}
     return out

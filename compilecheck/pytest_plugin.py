@@ -2,6 +2,7 @@
 
     def test_layer_survives_compile(compilecheck):
         compilecheck(MyLayer(), (torch.randn(4, 64),), modes=["default"], cudagraphs="off")
+        compilecheck(factory=build, modes=["default"])  # build() -> (module, args), in a worker
 
 The fixture diagnoses the module in isolated workers, returns the Report, and fails the test
 with the finding in one paragraph when a cell fails (or, strict by default, warns). Mark a
@@ -37,9 +38,17 @@ def compilecheck(request):
 
     device = request.config.getoption("--compilecheck-device")
 
-    def run(module, args, modes=None, cudagraphs="both", strict=True, **kwargs):
+    from .plan.shipping import CannotShip
+
+    def run(module=None, args=(), modes=None, cudagraphs="both", strict=True, **kwargs):
         kwargs.setdefault("device", device)
-        report = check(module, args, modes=modes, cudagraphs=cudagraphs, **kwargs)
+        refused = None
+        try:
+            report = check(module, args, modes=modes, cudagraphs=cudagraphs, **kwargs)
+        except CannotShip as e:  # what cannot travel to a worker, and the way out: one line
+            refused = str(e)
+        if refused:
+            pytest.fail(refused, pytrace=False)
         bad = failures(report, strict)
         if bad:
             raise AssertionError("\n".join(dict.fromkeys(paragraph(c) for c in bad)))

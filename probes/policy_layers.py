@@ -23,7 +23,8 @@ import torch.nn.functional as F  # noqa: N812
 class TowerConfig:
     """A plain, mutable config object (transformers' PretrainedConfig plays this part). Like a
     transformers model built without from_pretrained, attention starts as "sdpa"; the fork
-    writes "eager" into it inside the compiled function on every call."""
+    writes "eager" into it inside the compiled function on every call. As in transformers,
+    ``_attn_implementation`` is a property that stores under ``_attn_implementation_internal``."""
     hidden_size: int
     intermediate_size: int
     num_hidden_layers: int
@@ -32,7 +33,15 @@ class TowerConfig:
     head_dim: int
     rms_norm_eps: float = 1e-6
     rope_theta: float = 10000.0
-    _attn_implementation: str = "sdpa"
+    _attn_implementation_internal: str = "sdpa"
+
+    @property
+    def _attn_implementation(self) -> str:
+        return self._attn_implementation_internal
+
+    @_attn_implementation.setter
+    def _attn_implementation(self, value: str):
+        self._attn_implementation_internal = value
 
 
 class PrefixCache:

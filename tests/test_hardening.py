@@ -217,4 +217,12 @@ def test_internal_error_in_a_worker_costs_only_its_cell(tmp_path):
     cell = classify(results[0])
     assert cell.status == "fail" and cell.findings == []
     assert cell.error.startswith(INTERNAL) and "KeyError" in cell.error
+    # the traceback travels with the cell, for a ticket to us: in the JSON and the markdown
+    assert "Traceback" in cell.traceback and "compilecheck/run/cell.py" in cell.traceback
+    from compilecheck.report.render import internal_errors
+
+    folded = "\n".join(internal_errors([cell, cell]))
+    assert folded.count("compilecheck/run/cell.py") == cell.traceback.count(
+        "compilecheck/run/cell.py")  # once, however many cells
+    assert folded.startswith("<details") and "a bug in compilecheck" in folded
     assert results[1].outcome == "ok" and classify(results[1]).status == "pass"

@@ -39,7 +39,8 @@ def classify(raw: RawResult) -> CellResult:
     if raw.outcome == "internal":
         err = obs["internal_error"]
         return CellResult(status="fail", findings=[], error=f"{INTERNAL}: {err['type']}: "
-                          f"{(err.get('message') or '').strip()[:300]}", **base)
+                          f"{(err.get('message') or '').strip()[:300]}",
+                          traceback=err.get("traceback"), **base)
     seen = Observed(spec, raw.outcome, obs, raw.detail, raw.stderr_tail)
     findings = detect_all(seen)
     err = seen.error

@@ -23,11 +23,13 @@ initialisation of torch's own lazy modules (dynamo runs it before tracing).
 from __future__ import annotations
 
 from ..vocab.findings import Finding
-from ..vocab.messages import OBJ_ID_GUARD_RE, RECOMPILE_LIMIT_RE, guard_attribute, guard_line
+from ..vocab.messages import RECOMPILE_LIMIT_RE
+from .recompiles import Recompile, attribute
 
 STORES = ("create", "rebind", "append")  # a tensor put into state (not written in place)
 OVERWRITE_TEXT = ("'accessing tensor output of CUDAGraphs that has been overwritten by a "
                   "subsequent run'")
+DEFAULT_RECOMPILE_LIMIT = 8
 
 
 def _calls(calls: list[int]) -> str:
@@ -35,13 +37,49 @@ def _calls(calls: list[int]) -> str:
     return ("call " if len(names) == 1 else "calls ") + ", ".join(names)
 
 
-def _recompiles(obs: dict) -> list[tuple[int, str]]:
-    """(call index, guard) of every recompile the steps triggered."""
-    reasons = [m.get("recompile_reason") for m in obs.get("metrics") or []]
-    reasons = [guard_line(r) for r in reasons if r]
-    at = [i for i, c in enumerate(obs.get("calls") or []) for _ in range(c.get("compiles", 0))
-          if i > 0]
-    return list(zip(at, reasons)) if len(at) == len(reasons) else [(-1, r) for r in reasons]
+def recompiled(recompiles: list[Recompile], note: str = "") -> str:
+    """``recompiled on calls 2, 3 (guard `len(self.seen) == 2`)``: when, and the guard."""
+    known = [r.call for r in recompiles if r.call >= 0]
+    when = f"on {_calls(known)}" if known else f"{len(recompiles)} time(s)"
+    guards = list(dict.fromkeys(r.guard for r in recompiles))
+    shown = f"guard `{guards[0]}`" + (f" and {len(guards) - 1} more" if len(guards) > 1 else "")
+    return f"recompiled {when} ({shown}{note})"
+
+
+def explain_recompiles(obs: dict) -> tuple[dict[str, list[Recompile]], list[Recompile]]:
+    """write path -> the recompiles it caused; and those no write accounts for. A guard names
+    its write. dynamo names only the FIRST guard that failed, so the recompile right after
+    call 1 is also the consequence of every other first-call write that later calls read
+    before rewriting (each holds a guard on the value call 1 traced, and each value changed)."""
+    audit = obs.get("audit") or {}
+    if not audit or audit.get("error"):
+        from .recompiles import measured
+        return {}, measured(obs)
+    by_write, rest = attribute(obs)
+    compiled = obs.get("compiled_writes") or {}
+    after_first = [r for rs in by_write.values() for r in rs if r.call in (1, -1)] + \
+        [r for r in rest if r.call in (1, -1)]
+    if not after_first:
+        return by_write, rest
+    first = after_first[0]
+    for w in audit.get("writes") or []:
+        if w["path"] in by_write or w["lazy"] or w["changed"] != "first" or \
+                w["path"] not in compiled or w["kind"] == "inplace":
+            continue
+        if (w["tensor"] and w["read_later"]) or \
+                (not w["tensor"] and w.get("reads") in ("earlier", "unseen")):
+            by_write[w["path"]] = [first]
+    claimed = any(first is x for rs in by_write.values() for x in rs)
+    return by_write, [r for r in rest if r is not first or not claimed]
+
+
+def _named_note(w: dict, recompiles: list[Recompile]) -> str:
+    """Where dynamo named another write's guard: it names only the first that failed."""
+    own = {w.get("attribute") or w["path"], w["path"]}
+    if any(r.path and r.path.rsplit(".", 1)[-1] in {p.rsplit(".", 1)[-1] for p in own}
+           for r in recompiles):
+        return ""
+    return "; dynamo names only the first guard that failed"
 
 
 def _changed_without_recompile(obs: dict, writes, later: list[int]) -> list[int]:
@@ -68,78 +106,126 @@ def _warmup_sentence(k: int) -> str:
             "torch.compile makes it outside the graph (the warm-up rung).")
 
 
+def _growth(w: dict, obs: dict, recompiles: list[Recompile]) -> str:
+    """A container forward adds to on every call: memory, and the recompile limit ahead."""
+    calls = len(obs.get("calls") or [])
+    text = (f"{held(w)} gains items on every call and is never emptied: it grows without "
+            f"bound (memory grows with every call of the episode)")
+    if recompiles:
+        limit = obs.get("recompile_limit") or DEFAULT_RECOMPILE_LIMIT
+        rate = len(recompiles) / max(1, calls - 1)
+        ahead = f"; at this rate dynamo reaches its recompile limit ({limit}) by call " \
+            f"{int(limit / max(rate, 1e-9)) + 1} and then runs forward eagerly" if rate else ""
+        text += f", and the compiled forward {recompiled(recompiles)}: {len(recompiles)} " \
+                f"recompile(s) in {calls} calls{ahead}"
+    return text + (". Keep a bounded buffer (a tensor allocated in __init__ and updated in "
+                   "place) or move the bookkeeping out of the compiled forward.")
+
+
 def state_findings(obs: dict) -> list[Finding]:
     audit = obs.get("audit")
     if not audit or audit.get("error"):
         return []
     compiled = obs.get("compiled_writes") or {}
-    recompiles = _recompiles(obs)
+    by_write, _ = explain_recompiles(obs)
     k = max(1, audit.get("warmup") or 0)
     out: list[Finding] = []
     groups: dict[tuple, list] = {}
     filled: dict[str, list] = {}  # function -> buffers it fills in place on the first call
     for w in audit["writes"]:
-        if w["lazy"] or w["changed"] == "never" or w["path"] not in compiled:
+        mine = by_write.get(w["path"], [])
+        if w["lazy"] or (w["path"] not in compiled and not mine):
             continue
-        at = compiled[w["path"]]["calls"]
+        if w["changed"] == "never" and not mine:
+            continue  # writes back the value already there, and no guard failed on it
+        at = (compiled.get(w["path"]) or {}).get("calls") or []
+        grows = w["kind"] == "append" and w["changed"] == "every"
         if w["tensor"] and w["kind"] in STORES and w["read_later"]:
             fix = _warmup_sentence(k) if w["changed"] != "every" else (
                 "It changes on every call: keep it in a buffer allocated in __init__ and "
                 "update it in place (copy_), or compile without CUDA graphs.")
+            also = f" dynamo also {recompiled(mine, _named_note(w, mine))}." if mine else ""
             out.append(Finding(
                 "state_mutation",
                 f"{held(w)} is a tensor that forward computes and stores in state "
                 f"({_on(w['changed'])}) and that later "
-                f"calls read; the compiled forward stored it on {_calls(at)}. Under CUDA "
-                "graphs it is an output of the graph, in its memory pool, and the next replay "
-                f"overwrites it: {OVERWRITE_TEXT}. {fix}",
+                f"calls read; the compiled forward stored it on {_calls(at)}.{also} Under "
+                "CUDA graphs it is an output of the graph, in its memory pool, and the next "
+                f"replay overwrites it: {OVERWRITE_TEXT}. "
+                + (_growth(w, obs, []) if grows else fix),
                 w["where"], w["path"], "cudagraph_overwrite", _instances([w])))
             continue
-        if w["kind"] == "inplace" and w["changed"] == "first":
+        if grows:
+            out.append(Finding("state_mutation", _growth(w, obs, mine), w["where"], w["path"],
+                               None, _instances([w])))
+            continue
+        if w["kind"] == "inplace" and w["changed"] == "first" and not mine:
             filled.setdefault(w["function"], []).append(w)
-        if w["kind"] == "inplace" or w["tensor"]:
+        if (w["kind"] == "inplace" or w["tensor"]) and not mine:
             continue  # static inputs written in place; a stored tensor no later call reads
-        effect = "first" if w["changed"] == "first" else "again"
-        groups.setdefault((effect, w["function"]), []).append((w, at))
-    guards = [g for _, g in recompiles if not OBJ_ID_GUARD_RE.search(g)]
+        if w["tensor"] or w["kind"] == "inplace":  # a tensor whose shape, dtype or identity
+            how = "writes in place" if w["kind"] == "inplace" else "stores in state"  # a guard holds
+            out.append(Finding(
+                "state_mutation",
+                f"{held(w)} is a tensor forward {how} ({_on(w['changed'])}); what it holds "
+                f"then fails a guard of the compiled graph: dynamo {recompiled(mine)}. Keep "
+                "one shape and dtype from the start (a buffer allocated in __init__, written "
+                "in place), or keep it out of forward.",
+                w["where"], w["path"], None, _instances([w])))
+            continue
+        if not mine and w.get("reads") in ("own", "none"):
+            continue  # every call writes it before it reads it, or never reads it: no guard
+        effect = "first" if w["changed"] in ("first", "never") else "again"
+        groups.setdefault((effect, w["function"]), []).append((w, at, mine))
+    told = set()  # functions whose in-place fills a lazy-initialisation finding names
     for (effect, function), writes in groups.items():
-        later = [i for i, _ in recompiles if i >= 1] if effect == "again" else \
-            [i for i, _ in recompiles if i in (1, -1)]
-        if not later:
+        mine = list({id(r): r for _, _, rs in writes for r in rs}.values())
+        if not mine:
             continue  # no recompile measured: nothing happens under compile
-        paths = [w["path"] for w, _ in writes]
-        named = [g for g in guards if guard_attribute(g) in {p.rsplit(".", 1)[-1] for p in paths}]
-        guard = (named or guards or ["?"])[0]
+        paths = [w["path"] for w, _, _ in writes]
         who = f"{function}() writes" if function else "forward writes"
-        listed = ", ".join(held(w) for w, _ in writes)
+        listed = ", ".join(held(w) for w, _, _ in writes)
         if effect == "first":
             also = filled.get(function)
             if also:
                 listed += " and fills " + ", ".join(held(w) for w in also) + " in place"
+                told.add(function)
             detail = (f"{who} {listed} on the first call only (lazy initialisation), inside "
-                      "the compiled region: dynamo traced the first graph through it and "
-                      f"recompiled after call 1 (guard `{guard}`, the first that failed). "
+                      f"the compiled region: dynamo traced the first graph through it and "
+                      f"{recompiled(mine, _named_note(writes[0][0], mine))}. "
                       f"{_warmup_sentence(k)}")
         else:
-            spans = sorted({w["changed"] for w, _ in writes})
-            quiet = _changed_without_recompile(obs, writes, later)
+            spans = sorted({w["changed"] for w, _, _ in writes})
+            later = [r.call for r in mine]
+            quiet = _changed_without_recompile(obs, [(w, at) for w, at, _ in writes], later)
             if quiet:  # torch 2.7: an integer attribute becomes a dynamic input
                 detail = (f"{who} {listed}, Python state that changes on later calls too "
                           f"({', '.join(spans)}): the change failed a guard and dynamo "
-                          f"recompiled on {_calls(later)} (guard `{guard}`), then stopped "
+                          f"{recompiled(mine)}, then stopped "
                           f"guarding on it: {_calls(quiet)} saw it change again and compiled "
-                          "nothing (dynamo made the value a dynamic input of the graph, as "
-                          "torch 2.7 does for an integer attribute after its first change). "
+                          "nothing (after its first change dynamo made the integer a dynamic "
+                          "input of the graph: automatic dynamic). "
                           "Keep such values out of forward, or make them tensors updated in "
                           "place.")
             else:
                 detail = (f"{who} {listed}, Python state that changes on later calls too "
                           f"({', '.join(spans)}): each change fails a guard and dynamo "
-                          f"recompiled on {_calls(later)} (guard `{guard}`), until its "
+                          f"{recompiled(mine)}, until its "
                           "recompile limit, then runs eager. Keep such values out of forward, "
                           "or make them tensors updated in place.")
         out.append(Finding("state_mutation", detail, writes[0][0]["where"], paths[0],
-                           "recompile", _instances([w for w, _ in writes])))
+                           None, _instances([w for w, _, _ in writes])))
+    for function, fills in filled.items():  # initialised in place, nothing Python to guard
+        if function in told:
+            continue
+        who = f"{function}()" if function else "forward"
+        out.append(Finding(
+            "state_mutation",
+            f"{who} fills {', '.join(held(w) for w in fills)} in place on the first call only "
+            "(lazy initialisation), inside the compiled region: the compiled forward did it on "
+            f"{_calls(compiled[fills[0]['path']]['calls'])}, so the first graph is traced "
+            f"through the initialisation that later calls skip. {_warmup_sentence(k)}",
+            fills[0]["where"], fills[0]["path"], None, _instances(fills)))
     return out
 
 
@@ -186,8 +272,6 @@ def effect(w: dict) -> str:
     return "a recompile per change, up to the recompile limit"
 
 
-def explained_guards(obs: dict) -> set[str]:
-    """Attribute names the audit's writes account for (their recompiles are state, not
-    shapes)."""
-    audit = obs.get("audit") or {}
-    return {w["path"].rsplit(".", 1)[-1] for w in audit.get("writes", [])}
+def unexplained_recompiles(obs: dict) -> list[Recompile]:
+    """The recompiles no state write accounts for (each becomes a ``recompile`` finding)."""
+    return explain_recompiles(obs)[1]

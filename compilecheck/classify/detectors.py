@@ -12,10 +12,9 @@ from .slowcompile import slow_compile
 from ..observe.sources import is_module_code, is_user_file, short_path
 from . import callpattern_checks as callchecks
 from . import gbregistry
-from .consequences import explained_guards, state_findings
-from ..vocab.messages import (COMPILE_TYPES, CUDAGRAPH_SKIP_RE, OBJ_ID_GUARD_RE, OOM_TEXT, OOM_TYPES,
-                       OVERWRITE_RE, RECOMPILE_LIMIT_RE, SHAPE_GUARD_RE, first_line,
-                       guard_attribute, guard_line)
+from .consequences import recompiled, state_findings, unexplained_recompiles
+from ..vocab.messages import (COMPILE_TYPES, CUDAGRAPH_SKIP_RE, OOM_TEXT, OOM_TYPES,
+                       OVERWRITE_RE, RECOMPILE_LIMIT_RE, SHAPE_GUARD_RE, first_line)
 
 
 @dataclasses.dataclass
@@ -85,49 +84,26 @@ def _detect_error(cls_name):
     return detect
 
 
-def _state_guard(guard: str) -> str | None:
-    """The module attribute a recompile's guard is about, unless the guard is on shapes or
-    on an object's identity (which says nothing about the object's state)."""
-    if not guard or SHAPE_GUARD_RE.search(guard) or OBJ_ID_GUARD_RE.search(guard):
-        return None
-    return guard_attribute(guard)
-
-
 def _detect_state_mutation(o: Observed):
-    if o.obs.get("audit") and not o.obs["audit"].get("error"):
-        return state_findings(o.obs)
-    # no audit (it failed): the first guard dynamo names is all there is to go on
-    out, seen = [], set()
-    for m in o.metrics:
-        reason = m.get("recompile_reason") or ""
-        guard = guard_line(reason)
-        attr = _state_guard(guard)
-        if not attr or attr in seen:
-            continue
-        seen.add(attr)
-        out.append(Finding(
-            "state_mutation",
-            f"module state `{attr}` changes inside the compiled region: dynamo recompiled on "
-            f"the guard `{guard}` (the first guard that failed; the state audit did not run)."
-            " If it holds a tensor stored in forward and read later, CUDA graphs turn it into "
-            "'accessing tensor output of CUDAGraphs that has been overwritten'.",
-            _user_frame(reason), attr))
-    return out
+    return state_findings(o.obs)
 
 
 def _detect_recompile(o: Observed):
-    explained = explained_guards(o.obs)
+    """Every recompile no state write accounts for, with its guard: one finding per frame and
+    guard (its numbers aside: ``len(x) == 3`` and ``len(x) == 4`` are one guard)."""
+    groups: dict[tuple, list] = {}
+    for r in unexplained_recompiles(o.obs):
+        groups.setdefault((r.function, re.sub(r"\d+", "#", r.guard)), []).append(r)
     out = []
-    for m in o.metrics:
-        reason = m.get("recompile_reason") or ""
-        guard = guard_line(reason)
-        attr = _state_guard(guard)
-        if not guard or (attr and (attr in explained or not o.obs.get("audit"))):
-            continue
-        path = m.get("co_filename") or ""
-        where = f"{short_path(path)}:{m.get('co_firstlineno')}" if path and \
-            is_module_code(path) else _user_frame(m.get("recompile_reason") or "")
-        out.append(Finding("recompile", f"recompiled {m.get('co_name')}: {guard}", where))
+    for (function, _), rs in groups.items():
+        path, line = rs[0].code or (None, None)
+        where = _user_frame(rs[0].reason) or (
+            f"{short_path(path)}:{line}" if path and is_module_code(path) else None)
+        what = "input" if rs[0].path and rs[0].path.startswith("args") else None
+        detail = f"{function or 'the compiled function'}() {recompiled(rs)}"
+        if what or SHAPE_GUARD_RE.search(rs[0].guard):
+            detail += ": the inputs' shapes, dtypes or objects changed between calls"
+        out.append(Finding("recompile", detail, where))
     return out
 
 

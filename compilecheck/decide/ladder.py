@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ..plan.cells import Plan, ladder_key
 from ..vocab.results import CellResult, Rung
-from ..vocab.rungs import BY_NAME, RUNGS, no_cudagraphs_form
+from ..vocab.rungs import NOTHING_TO_WARM, BY_NAME, RUNGS, no_cudagraphs_form
 
 
 def _cells_of(keys, by_key) -> list[CellResult]:
@@ -112,9 +112,11 @@ def decide(plan: Plan, cells_specs: list, knobs: list) -> tuple[list[Rung], dict
         elif r.name == "no-cudagraphs" and keys and not mode_has_cg:
             _wraps(r, by_name["full-fix"],
                    f"the target mode {mode} runs without CUDA graphs already")
-        elif r.name == "warm-up" and keys and r.status != "skip" and not r.warmup:
+        elif r.name == "warm-up" and keys and not r.warmup and (r.status != "skip" or any(
+                (c.error or "").startswith(NOTHING_TO_WARM) for c in _cells_of(keys, by_key))):
             _wraps(r, by_name["full-fix"],
-                   "the state audit saw no write that a warm-up removes (0 calls needed)")
+                   "the state audit saw no write that a warm-up changes (0 calls needed), so "
+                   "it was not compiled again")
     return rungs, recommend(rungs, mode, mode_has_cg), decided
 
 

@@ -20,6 +20,7 @@ from .holders import distinct_holders
 from .recording import Recorder, Watch
 from .sources import short_path
 from .statediff import Change, diff
+from .safeaccess import is_a, reason
 from .statewalk import walk
 
 MIN_CALLS = 3  # first, second, and one more: enough to tell "first" from "every"
@@ -78,6 +79,9 @@ class Audit:
     one_time: dict = dataclasses.field(default_factory=dict)  # function -> ops on call 1
     repeats: list = dataclasses.field(default_factory=list)  # user functions run N times a call
     holders: list = dataclasses.field(default_factory=list)  # one module of each kind (holders.py)
+    opaque: dict = dataclasses.field(default_factory=dict)  # path -> why the walk could not read it
+    aliases: dict = dataclasses.field(default_factory=dict)  # a property's storage -> its name
+    arguments: list = dataclasses.field(default_factory=list)  # forward's positional parameters
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
@@ -102,14 +106,16 @@ def run_audit(module: torch.nn.Module, inputs, sync=lambda: None, max_calls: int
     repeats: list = []
     stopped, error = "cap", None
     given = None  # the ids of the objects among the last call's arguments
+    opaque: dict = {}
     try:
         for call in range(max_calls):
-            rec.call = call
+            rec.begin(call)
             args = inputs(call)
             rec.given(args)
-            ids = [id(a) for a in args if not isinstance(a, torch.Tensor)]
+            ids = [id(a) for a in args if not is_a(a, torch.Tensor)]
             if ids != given:  # other objects passed: their state is walked from here
                 snap = walk(module, data=True, args=args)
+                opaque.update(snap.opaque)
                 rec.refresh(snap)
                 given = ids
             with torch.no_grad(), Watch(rec):
@@ -123,6 +129,7 @@ def run_audit(module: torch.nn.Module, inputs, sync=lambda: None, max_calls: int
                 finally:
                     rec.active = False
             after = walk(module, data=True, args=args)
+            opaque.update(after.opaque)
             changes = diff(snap, after)
             rec.note_stored(changes, snap, after)
             per_call.append(changes)
@@ -137,41 +144,59 @@ def run_audit(module: torch.nn.Module, inputs, sync=lambda: None, max_calls: int
                 stopped = "budget"
                 break
     except Exception as e:  # the module fails in eager: the eager reference reports it
-        stopped, error = "error", f"{type(e).__name__}: {e}"[:500]
+        stopped, error = "error", reason(type(e).__name__, e)[:500]
     finally:
         rec.unpatch()
     writes = group_instances(fold_growing(_writes(rec, per_call, lazy), rec, len(per_call)),
                              module)
     return Audit(len(per_call), warmup_calls(writes), writes, stopped,
                  round(time.perf_counter() - t0, 4), error, rec.one_time(len(per_call)),
-                 repeats, distinct_holders(writes, module))
+                 repeats, distinct_holders(writes, module), opaque, dict(rec.aliases),
+                 forward_arguments(module))
+
+
+def forward_arguments(module) -> list[str]:
+    """The names of forward's positional parameters (dynamo names an argument's guard by
+    them: ``L['cache']`` is ``args[1]`` of a forward(x, cache))."""
+    import inspect
+
+    try:
+        params = inspect.signature(module.forward).parameters.values()
+    except Exception:  # a forward inspect cannot read (a C function, a hostile wrapper)
+        return []
+    return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
 def _writes(rec: Recorder, per_call, lazy_prefixes) -> list[Write]:
     n = len(per_call)
+    named = rec.aliases  # what a property stored under is the property's write
     written: dict[str, set] = {}
     where: dict[str, tuple] = {}
     for e in rec.events:
-        written.setdefault(e.path, set()).add(e.call)
-        if e.where and e.path not in where:
-            where[e.path] = e.where
+        path = named.get(e.path, e.path)
+        written.setdefault(path, set()).add(e.call)
+        if e.where and path not in where:
+            where[path] = e.where
     changed: dict[str, set] = {}
     kinds: dict[str, str] = {}
     tensors: dict[str, bool] = {}
     for call, changes in enumerate(per_call):
         for c in changes:
-            changed.setdefault(c.path, set()).add(call)
-            kinds.setdefault(c.path, c.kind)
-            tensors[c.path] = tensors.get(c.path, False) or c.tensor
+            path = named.get(c.path, c.path)
+            changed.setdefault(path, set()).add(call)
+            kinds.setdefault(path, c.kind)
+            tensors[path] = tensors.get(path, False) or c.tensor
     out = []
     for path in dict.fromkeys([*changed, *written]):
         calls = written.get(path, set()) | changed.get(path, set())
         w = where.get(path) or rec.last_use.get(path)  # a kernel that wrote it unannounced
+        tensor = tensors.get(path, False)
         out.append(Write(
             path=path, kind=kinds.get(path, "value"), calls=call_span(calls, n),
-            where=f"{short_path(w[0])}:{w[1]}" if w else None, tensor=tensors.get(path, False),
+            where=f"{short_path(w[0])}:{w[1]}" if w else None, tensor=tensor,
             changed=call_span(changed.get(path, set()), n), function=w[2] if w else None,
-            read_later=path in rec.read_later, reads=_order(rec.reads.get(path)),
+            read_later=path in rec.read_later,
+            reads=_order(rec.reads.get(path)) if tensor or rec.reads_seen(path) else "unseen",
             lazy=any(p == "" or path.startswith(p + ".") for p in lazy_prefixes)))
     return out
 
@@ -254,13 +279,27 @@ def group_instances(writes: list[Write], root: torch.nn.Module) -> list[Write]:
 
 def warmup_calls(writes: list[Write]) -> int:
     """Eager calls before compiling after which forward no longer changes state that stops
-    changing (first-call initialisation, a calibration window); running state is left."""
+    changing (first-call initialisation, a calibration window) and that the compiled function
+    would meet: running state is left, and so is a write no later call depends on."""
     k = 0
     for w in writes:
-        if w.lazy:  # torch initialises its lazy modules before tracing: nothing to warm up
-            continue
         if w.changed == "first":
-            k = max(k, 1)
-        elif w.changed.startswith("until "):
+            k = max(k, 1) if warms_up(w) else k
+        elif w.changed.startswith("until ") and warms_up(w):
             k = max(k, int(w.changed.split()[1]))
     return min(k, WARMUP_CAP)
+
+
+def warms_up(w: Write) -> bool:
+    """Does a warm-up before compiling change what the compiled function meets for this
+    write? Not for torch's lazy modules (initialised before tracing), nor for a tensor no
+    later call reads, nor for a Python value every call writes before it reads it or never
+    reads (dynamo replays the write after the graph and keeps no guard on it): the compiled
+    function sees the same thing with or without the warm-up."""
+    if w.lazy:
+        return False
+    if w.tensor and w.kind in ("create", "rebind", "append"):
+        return w.read_later or w.reads == "earlier"
+    if w.kind == "inplace":
+        return True  # filled on the first call: traced into the first graph
+    return w.reads in ("earlier", "unseen")

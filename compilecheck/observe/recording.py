@@ -1,8 +1,9 @@
-"""The audit's instruments: a recording ``__setattr__`` for the classes of a module tree and of
-the plain objects hanging off it, recording dicts and lists for the containers in its state,
-and a dispatch mode that sees every torch operation (in-place writes to the tree's tensors,
-reads of tensors a call stored, the work each user function does). observe/audit.py runs the calls
-and says what the recording means.
+"""What the audit records while the module's calls run: every write to its state (from the
+instruments on its objects, observe/instruments.py), the tensors a call stored and the calls
+that read them, the reads of attributes holding Python values and their order within a call,
+the names a property stores under, and, through a dispatch mode that sees every torch
+operation, in-place writes to the tree's tensors and the work each user function does.
+observe/audit.py runs the calls and says what the recording means.
 """
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from .sources import is_module_code, is_user_file
 from .statediff import Change
-from .statewalk import fingerprint, item_path, module_storages, storage_ptr
+from .instruments import ClassPatches, assign, recording
+from .safeaccess import is_a
+from .fingerprint import fingerprint, storage_ptr
+from .statewalk import module_storages
 
 
 @dataclasses.dataclass
@@ -23,68 +27,6 @@ class Event:
     call: int
     path: str
     where: tuple | None  # (file, line, function)
-
-
-class _RecordingDict(dict):
-    def _note(self):
-        self._rec.on_item(self._path)
-
-    def __setitem__(self, k, v):
-        self._note()
-        if isinstance(v, torch.Tensor):
-            self._rec.on_item(item_path(self._path, k), v)
-        super().__setitem__(k, v)
-
-    def __delitem__(self, k):
-        self._note()
-        super().__delitem__(k)
-
-    def update(self, *a, **kw):
-        self._note()
-        super().update(*a, **kw)
-
-    def setdefault(self, k, v=None):
-        if k not in self:
-            self._note()
-        return super().setdefault(k, v)
-
-    def pop(self, *a):
-        self._note()
-        return super().pop(*a)
-
-    def clear(self):
-        self._note()
-        super().clear()
-
-
-class _RecordingList(list):
-    def _note(self):
-        self._rec.on_item(self._path)
-
-
-def _list_method(name):
-    def method(self, *a, **kw):
-        self._note()
-        return getattr(list, name)(self, *a, **kw)
-    method.__name__ = name
-    return method
-
-
-for _m in ("__setitem__", "__delitem__", "__iadd__", "append", "extend", "insert", "pop",
-           "remove", "clear", "sort", "reverse"):
-    setattr(_RecordingList, _m, _list_method(_m))
-
-
-def _recording(value, rec, path):
-    cls = {dict: _RecordingDict, list: _RecordingList}.get(type(value))
-    if cls is None:
-        return value
-    out = cls(value)
-    out._rec, out._path = rec, path
-    return out
-
-
-_MISSING = object()
 
 
 class Recorder:
@@ -110,60 +52,42 @@ class Recorder:
         self.work: dict[int, dict[str, int]] = {}  # call -> function -> operations
         self.last_use: dict[str, tuple] = {}  # path -> where an op last took its tensor
         self._user_files: dict[str, bool] = {}
-        self._patched: dict[type, object] = {}
+        self.patches = ClassPatches(self)
+        self.aliases: dict[str, str] = {}  # a name a property stores under -> its public path
+        self.written_now: set[str] = set()  # paths this call has written so far
+        self.watched_names: set[str] = set()  # attributes holding Python values a call wrote
+        self.watched: dict[int, object] = {}  # id -> the objects holding them
+        self.watched_paths: set[str] = set()  # their paths (reads seen from the next call)
+        self.unwatchable: set[str] = set()  # owners whose class cannot be patched
 
     # -- what is watched
+    def begin(self, call: int):
+        """A new call: the order of reads and writes starts again."""
+        self.call = call
+        self.written_now = set()
+
     def refresh(self, snapshot):
         """Before a call: owners by path, containers made recording, classes patched."""
         self.owner_paths = {id(m): p for p, m in self.root.named_modules(remove_duplicate=True)}
         for path, e in snapshot.items():
-            if isinstance(e.owner, (dict, list)):
+            if is_a(e.owner, (dict, list)):
                 continue  # a tensor inside a container: the container records its writes
             if id(e.owner) not in self.owner_paths:
                 self.owner_paths[id(e.owner)] = path.rsplit(".", 1)[0] if "." in path else ""
-            if type(e.value) in (dict, list) and not isinstance(e.owner, torch.Tensor):
-                wrapped = _recording(e.value, self, path)
-                if _assign(e.owner, e.name, wrapped):
+            if type(e.value) in (dict, list) and not is_a(e.owner, torch.Tensor):
+                wrapped = recording(e.value, self, path)
+                if assign(e.owner, e.name, wrapped):
                     e.value, e.print = wrapped, fingerprint(wrapped, True)
-            self._patch(type(e.owner))
+            self.patches.setattr_of(type(e.owner))
         for m in self.root.modules():
-            self._patch(type(m))
+            self.patches.setattr_of(type(m))
+        for i, obj in self.watched.items():
+            if not self.patches.getattribute_of(type(obj)) and i in self.owner_paths:
+                self.unwatchable.add(self.owner_paths[i])
         self.storages = module_storages(snapshot)
 
-    def _patch(self, cls):
-        if cls in self._patched or cls in (torch.Tensor, object) or cls.__module__ == "builtins":
-            return
-        own = cls.__dict__.get("__setattr__", _MISSING)
-        rec = self
-
-        def __setattr__(obj, name, value, _cls=cls, _own=own):
-            if rec.depth == 0 and rec.active and id(obj) in rec.owner_paths:
-                value = rec.on_set(obj, name, value)
-            rec.depth += 1
-            try:
-                if _own is _MISSING:
-                    super(_cls, obj).__setattr__(name, value)
-                else:
-                    _own(obj, name, value)
-            finally:
-                rec.depth -= 1
-
-        try:
-            cls.__setattr__ = __setattr__
-        except (TypeError, AttributeError):  # a class defined in C
-            return
-        self._patched[cls] = own
-
     def unpatch(self):
-        for cls, own in self._patched.items():
-            try:
-                if own is _MISSING:
-                    del cls.__setattr__
-                else:
-                    cls.__setattr__ = own
-            except (TypeError, AttributeError):
-                pass
-        self._patched.clear()
+        self.patches.unpatch()
 
     # -- what is recorded
     def _where(self, frame=None):
@@ -176,15 +100,48 @@ class Recorder:
             frame = frame.f_back
         return None
 
+    def _path(self, obj, name) -> str:
+        prefix = self.owner_paths[id(obj)]
+        return f"{prefix}.{name}" if prefix else name
+
     def on_set(self, obj, name, value):
         if name.startswith("__"):
             return value
-        prefix = self.owner_paths[id(obj)]
-        path = f"{prefix}.{name}" if prefix else name
+        path = self._path(obj, name)
         self.events.append(Event(self.call, path, self._where()))
-        if isinstance(value, torch.Tensor):
+        self.written_now.add(path)
+        if is_a(value, torch.Tensor):
             self.store(path, value)
-        return _recording(value, self, path)
+        elif not is_a(value, torch.nn.Module):  # a Python value: watch its reads from now on
+            self.watched_names.add(name)
+            self.watched[id(obj)] = obj
+            self.watched_paths.add(path)
+        return recording(value, self, path)
+
+    def on_descriptor(self, obj, name, stored: list):
+        """A property (or another descriptor) set ``name`` and changed ``stored`` of the
+        object's own attributes: those are ``name`` as its user wrote it."""
+        public = self._path(obj, name)
+        for k in stored:
+            if k != name:
+                self.aliases[self._path(obj, k)] = public
+                self.watched_names.add(k)
+
+    def reads_seen(self, path: str) -> bool:
+        """Were the reads of the Python value at ``path`` watched (its owner's class could be
+        patched, and forward wrote it through ``__setattr__``)?"""
+        owner = path.rsplit(".", 1)[0] if "." in path else ""
+        return path in self.watched_paths and owner not in self.unwatchable
+
+    def on_get(self, obj, name):
+        """A read of an attribute holding a Python value: of the value an earlier call left
+        (a guard dynamo keeps), or of the one this call wrote first."""
+        if id(obj) not in self.watched or id(obj) not in self.owner_paths:
+            return
+        path = self._path(obj, name)
+        path = self.aliases.get(path, path)
+        order = "own" if path in self.written_now else "earlier"
+        self.reads.setdefault(path, {}).setdefault(self.call, order)
 
     def store(self, path, t: torch.Tensor):
         """``path`` now holds ``t``, stored by this call: the tensor it held before is no
@@ -200,6 +157,7 @@ class Recorder:
     def on_item(self, path, value=None):
         if self.active:
             self.events.append(Event(self.call, path, self._where()))
+            self.written_now.add(path)
             if value is not None:
                 self.store(path, value)
 
@@ -245,8 +203,8 @@ class Recorder:
     def given(self, args):
         """The call's arguments: a tensor stored that is (a view of) one of them is the
         caller's, not an output of the call."""
-        flat = [t for a in args for t in (a if isinstance(a, (list, tuple)) else (a,))]
-        self.inputs = {storage_ptr(t) for t in flat if isinstance(t, torch.Tensor)}
+        flat = [t for a in args for t in (list(a) if type(a) in (list, tuple) else (a,))]
+        self.inputs = {storage_ptr(t) for t in flat if is_a(t, torch.Tensor)}
 
     def _count_work(self, frame):
         """One more operation for every user function on the stack (the work each does)."""
@@ -282,19 +240,6 @@ class Recorder:
                         self.stored_at.get(c.path) != ptr:
                     self.stored[ptr] = (c.path, self.call, weakref.ref(t))
                     self.stored_at[c.path] = ptr
-
-
-def _assign(owner, name, value):
-    if isinstance(owner, torch.nn.Module):
-        for d in (owner._parameters, owner._buffers):
-            if name in d:
-                d[name] = value
-                return True
-    d = getattr(owner, "__dict__", None)
-    if d is not None and name in d:
-        d[name] = value
-        return True
-    return False
 
 
 class Watch(TorchDispatchMode):

@@ -111,6 +111,16 @@ def counters() -> dict:
             if k in ("stats", "graph_break", "inductor", "frames", "unimplemented")}
 
 
+def recompile_limit() -> int | None:
+    """dynamo's recompile limit (``cache_size_limit`` before torch 2.6)."""
+    config = torch._dynamo.config
+    for name in ("recompile_limit", "cache_size_limit"):
+        value = getattr(config, name, None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
 def logs() -> list[str]:
     return list(_capture.lines)
 

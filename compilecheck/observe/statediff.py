@@ -15,7 +15,8 @@ import types
 
 import torch
 
-from .statewalk import Entry, _slots, walk
+from .safeaccess import is_a, own_dict, slots
+from .statewalk import Entry, walk
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,22 +30,23 @@ def diff(before: dict[str, Entry], after: dict[str, Entry]) -> list[Change]:
     out = []
     for path, a in after.items():
         b = before.get(path)
-        is_tensor = isinstance(a.value, torch.Tensor)
+        is_tensor = is_a(a.value, torch.Tensor)
         if b is None:
             out.append(Change(path, "create", is_tensor))
         elif b.print == a.print:
             continue
         elif b.print[0] != a.print[0]:
             out.append(Change(path, "rebind", is_tensor))
-        elif b.print[0] == "tensor":  # another object, or its version or data moved
-            out.append(Change(path, "rebind" if b.print[1] != a.print[1] else "inplace", True))
+        elif b.print[0] in ("tensor", "array"):  # another object, or its version or data moved
+            out.append(Change(path, "rebind" if b.print[1] != a.print[1] else "inplace",
+                              is_tensor))
         elif b.print[0] in ("value",):
             out.append(Change(path, "value", False))
         elif b.print[0] == "object" or b.print[1] != a.print[1]:
             out.append(Change(path, "rebind", False))
         else:  # the same container, other contents
             out.append(Change(path, "value", False))
-    out += [Change(p, "delete", isinstance(b.value, torch.Tensor))
+    out += [Change(p, "delete", is_a(b.value, torch.Tensor))
             for p, b in before.items() if p not in after]
     return out
 
@@ -59,15 +61,15 @@ class Checkpoint:
         self.root = root
         self.snapshot = walk(root)
         self.contents = {}
-        for e in self.snapshot.values():
-            if isinstance(e.value, dict):
-                self.contents[id(e.value)] = dict(e.value)
-            elif isinstance(e.value, list):
-                self.contents[id(e.value)] = list(e.value)
+        for e in self.snapshot.values():  # through the builtin base: no user code runs
+            if is_a(e.value, dict):
+                self.contents[id(e.value)] = dict(dict.items(e.value))
+            elif is_a(e.value, list):
+                self.contents[id(e.value)] = list(list.__iter__(e.value))
         self.data = {}
         for p in inplace_paths:
             e = self.snapshot.get(p)
-            if e is not None and isinstance(e.value, torch.Tensor):
+            if e is not None and is_a(e.value, torch.Tensor):
                 self.data[p] = e.value.detach().clone()
 
     def restore(self):
@@ -82,11 +84,11 @@ class Checkpoint:
                 elif old is not None and old.print[0] in ("dict", "list") and \
                         old.print[1] == new.print[1]:
                     saved = self.contents[id(old.value)]
-                    if isinstance(old.value, dict):
-                        old.value.clear()
-                        old.value.update(saved)
+                    if is_a(old.value, dict):
+                        dict.clear(old.value)
+                        dict.update(old.value, saved)
                     else:
-                        old.value[:] = saved
+                        list.__setitem__(old.value, slice(None), saved)
                 else:
                     _put(old.owner, old.name, old.value)
             for path, saved in self.data.items():
@@ -96,13 +98,13 @@ class Checkpoint:
 def _put(owner, name, value, delete=False):
     """Assign (or remove) an attribute where it lives, without the owner's __setattr__ (a
     container's items are put back with the container)."""
-    if isinstance(owner, (dict, list, tuple, set, types.MethodType, functools.partial)):
+    if is_a(owner, (dict, list, tuple, set, frozenset, types.MethodType, functools.partial)):
         return
-    if isinstance(owner, types.CellType):  # a closure's variable
+    if is_a(owner, types.CellType):  # a closure's variable
         if not delete:
             owner.cell_contents = value
         return
-    if isinstance(owner, torch.nn.Module):
+    if is_a(owner, torch.nn.Module):
         for d in (owner._parameters, owner._buffers):
             if name in d:
                 if delete:
@@ -110,14 +112,14 @@ def _put(owner, name, value, delete=False):
                 else:
                     d[name] = value
                 return
-    d = getattr(owner, "__dict__", None)
-    if d is None or name not in d and name in _slots(type(owner)):
+    d = own_dict(owner)
+    if d is None or name not in d and name in slots(type(owner)):
         try:  # a slot
             object.__delattr__(owner, name) if delete else object.__setattr__(owner, name, value)
-        except (AttributeError, TypeError):
+        except Exception:  # a read-only object: it stays as the calls left it
             pass
         return
     if delete:
-        d.pop(name, None)
+        dict.pop(d, name, None)
     else:
-        d[name] = value
+        dict.__setitem__(d, name, value)

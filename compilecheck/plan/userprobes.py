@@ -69,10 +69,12 @@ def load_factory(spec: str, config=None, seed: int = 0):
     if spec.startswith(PICKLE):
         path = spec[len(PICKLE):]
 
-        def load_pickled():
-            import torch
+        def load_pickled():  # (module, args) or a factory, from compilecheck.api (shipping.py)
+            from .shipping import loads
 
-            return torch.load(path, weights_only=False, map_location="cpu")
+            with open(path, "rb") as f:
+                obj = loads(f.read())
+            return obj() if callable(obj) and not isinstance(obj, tuple) else obj
 
         return load_pickled
     target, name = split_spec(spec)

@@ -77,8 +77,11 @@ WRITE_HEAD = ["attribute", "write", "calls", "changed", "where", "under torch.co
 def _audit_title(variant, audit) -> str:
     stop = {"steady": "until two calls changed nothing", "cap": "up to the cap",
             "budget": "until the time budget", "error": "until it raised"}
+    opaque = audit.get("opaque") or {}
+    unread = "; read by identity only (their own code refused): " + ", ".join(
+        f"{p} ({why})" for p, why in list(opaque.items())[:3]) if opaque else ""
     return (f"{variant}: {audit['calls']} eager call(s) ({stop.get(audit['stopped'], '')}); "
-            f"warm-up needed: {audit['warmup']} call(s)")
+            f"warm-up needed: {audit['warmup']} call(s){unread}")
 
 
 def knob_rows(knobs):
@@ -234,6 +237,7 @@ def markdown(report) -> str:
             out.append(f"- **`{f['class']}`**{where}: {_md(f['detail'])}  ")
             out.append(f"  Cells: {', '.join(cells)}")
         out.append("")
+    out += internal_errors(report.cells)
     out += ["### Ladder", "", _md_table(ladder_rows(report.ladder), LADDER_HEAD), ""]
     if report.estimate:
         title = "measured" if report.estimate.get("measured") else "an estimate"
@@ -274,6 +278,18 @@ def markdown(report) -> str:
         out += [_md_table(knob_rows(report.knobs), KNOB_HEAD), ""]
     out += ["</details>", ""]
     return "\n".join(out)
+
+
+def internal_errors(cells) -> list[str]:
+    """compilecheck's own failures, each traceback once, folded: what to send us."""
+    seen = dict.fromkeys(c.traceback for c in cells if c.traceback)
+    if not seen:
+        return []
+    out = ['<details markdown="1"><summary>compilecheck internal error: a bug in compilecheck, '
+           'not in your module (please send this block to its maintainers)</summary>', ""]
+    for tb in seen:
+        out += ["```", tb.rstrip(), "```", ""]
+    return out + ["</details>", ""]
 
 
 def _cold_summary(report) -> str:

@@ -94,7 +94,9 @@ def _v2() -> dict:
         "predicted": {"type": ["string", "null"]}, "role": {"type": "string"},
         "same_as": {"type": ["string", "null"]},
         # the whole module, or the representative instance of a repeated class it ran on
-        "scope": {"type": "string"}})
+        "scope": {"type": "string"},
+        # an internal error's traceback (a bug of compilecheck's, for a ticket to us)
+        "traceback": {"type": ["string", "null"]}})
     finding = cell["properties"]["findings"]["items"]
     finding["properties"]["class"] = {"enum": list(CLASSES)}
     finding["properties"].update({"attribute": {"type": ["string", "null"]},

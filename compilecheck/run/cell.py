@@ -14,6 +14,7 @@ from ..observe import records as observe
 from ..observe import profile
 from ..observe.audit import run_audit
 from ..vocab.callpatterns import PATTERNS
+from ..vocab.rungs import NOTHING_TO_WARM
 from .steps import check_kept, consume, run_steps, same_objects
 from ..observe.records import describe_error
 from ..observe.profile import RecordingBackend
@@ -137,6 +138,9 @@ def run_cell(spec: CellSpec) -> dict:
         return obs
     obs["audit"] = audit
     warmup = audit["warmup"] if spec.warmup < 0 else spec.warmup
+    if spec.role == "warm-up" and not warmup:  # the module as deployed: measured already
+        obs["skip"] = NOTHING_TO_WARM
+        return obs
     obs["warmup"] = warmup
     ref = eager_reference(spec, warmup)
     if ref["error"]:
@@ -184,6 +188,7 @@ def run_cell(spec: CellSpec) -> dict:
         obs["grad"] = {"params_requiring_grad": sum(
             p.requires_grad for p in subject.module.parameters())}
     # what torch recorded about the steps, before timing adds calls of its own
+    obs["recompile_limit"] = observe.recompile_limit()
     obs["counters"] = observe.counters()
     obs["metrics"] = observe.metrics()
     obs["logs"] = observe.logs()

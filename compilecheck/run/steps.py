@@ -16,7 +16,7 @@ import torch
 
 from ..vocab.callpatterns import CallPattern
 from ..observe.statediff import diff
-from ..observe.statewalk import walk
+from ..observe.statewalk import own_tensors, walk
 
 def consume(out) -> torch.Tensor | None:
     """What a policy loop does with an action: copy it out of the compiled call's memory."""
@@ -144,10 +144,13 @@ def run_steps(pattern: CallPattern, compiled, subject, steps: int,
 
 def _steps(out, runner, grad, compiled, subject, steps, pattern):
     module = subject.module  # what the compiled calls may change
+    # the module's own tensors, made before compiling: their data is read after each call
+    # (a write through .data moves no version counter); a graph output's never is
+    own = own_tensors(walk(module, args=subject.inputs(0)))
     for i in range(steps):
         step = Step(i)
         args = subject.inputs(i)
-        before, compiles = walk(module, args=args), _compiles()
+        before, compiles = walk(module, data=own, args=args), _compiles()
 
         def call(i=i, step=step):
             step.thread = threading.current_thread().name
@@ -167,7 +170,7 @@ def _steps(out, runner, grad, compiled, subject, steps, pattern):
         except Exception as e:
             step.error = e
         step.compiled = _compiles() - compiles
-        step.writes = diff(before, walk(module, args=args))
+        step.writes = diff(before, walk(module, data=own, args=args))
         out.append(step)
         if step.error is not None:
             break

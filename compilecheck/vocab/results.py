@@ -43,6 +43,7 @@ class CellResult:
     gpu_ms: list | None = None  # [eager, compiled] median CUDA-event times (GPU only)
     same_as: str | None = None  # measured once with the cell of this mode (same experiment)
     scope: str = "whole"  # the whole module, or the dotted path of the representative measured
+    traceback: str | None = None  # an internal error's traceback, for a ticket to compilecheck
 
     @property
     def classes(self) -> list[str]:

@@ -55,6 +55,12 @@ def no_cudagraphs_form(mode: str, modes: dict) -> str:
             "'triton.cudagraphs': False}})")
 
 
+# the warm-up rung's cell, where the state audit saw nothing a warm-up changes: not compiled
+# (it would be the module as deployed, compiled a second time for nothing)
+NOTHING_TO_WARM = ("nothing to warm up: the state audit saw no write whose first-call value a "
+                   "later call depends on (0 eager calls needed)")
+
+
 def _warmup_settings(mode, no_cg, subject, k):
     calls = k if k and k > 0 else "K"
     return (f"before compiling, {calls} eager call(s) on the target device: "

@@ -1,0 +1,131 @@
+"""Writes as the user's code makes them, and every recompile a cell measured in the report
+(issue 26, points 3-5), on the patterns third-party code uses (tests/fixtures/unseen_code.py):
+the state audit in process, then one real diagnosis of all of them (CPU, reduce-overhead: the
+CUDA-graph cells predicted)."""
+import pytest
+
+from conftest import FIXTURES, cells, run_cli
+
+UNSEEN = FIXTURES / "unseen_code.py"
+NAMES = ("configured_block", "rank_change", "siblings", "observer", "kmeans_codebook",
+         "hooked")
+
+
+def marker(text: str) -> str:
+    for i, line in enumerate(UNSEEN.read_text().splitlines(), 1):
+        if f"# WRITE {text}" in line:
+            return f"unseen_code.py:{i}"
+    raise AssertionError(text)
+
+
+def audit(name):
+    import sys
+
+    sys.path.insert(0, str(FIXTURES))
+    try:
+        import unseen_code
+    finally:
+        sys.path.remove(str(FIXTURES))
+    from compilecheck.observe.audit import run_audit
+    from compilecheck.run.subject import step_inputs
+
+    module, args = getattr(unseen_code, name)()
+    steps = step_inputs(args, 4, 0)
+    return run_audit(module, lambda i: steps[i % 4])
+
+
+def test_a_property_write_is_one_write_of_the_public_name_at_the_users_line():
+    a = audit("configured_block")
+    (w,) = a.writes  # not two entries (the public name and the one the setter stores under)
+    assert w.path == "config.attn_implementation"
+    assert w.where.endswith(marker("config property"))
+    assert (w.calls, w.changed) == ("every", "first")  # written and changed: two facts
+    assert w.reads == "own"  # each call writes it before it reads it: no guard on it
+    assert a.warmup == 0
+
+
+def test_first_call_writes_a_later_call_depends_on_need_a_warm_up():
+    a = audit("siblings")
+    w = {x.path: x for x in a.writes}
+    assert w["a._wt"].read_later and w["b._scale"].reads == "earlier"
+    assert a.warmup == 1
+
+
+def test_data_writes_on_the_first_call_are_seen_whatever_the_dtype():
+    w = {x.path: x for x in audit("kmeans_codebook").writes}
+    assert w["codebook"].kind == w["initted"].kind == "inplace"
+    assert (w["codebook"].changed, w["initted"].changed) == ("first", "first")
+    assert w["initted"].where.endswith(marker("initted data"))
+
+
+def test_a_hook_objects_counters_are_named_by_the_hook():
+    w = {x.path: x for x in audit("hooked").writes}
+    assert w["0.forward_pre_hooks[StepHook].step"].changed == "every"
+    assert w["0.forward_pre_hooks[StepHook].step"].where.endswith(marker("hook step"))
+    assert "0.forward_pre_hooks[StepHook].last_norm" in w
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    args = ["diagnose", "--device", "cpu", "--mode", "reduce-overhead", "--call-pattern",
+            "loop"]
+    for n in NAMES:
+        args += ["--probe", f"{UNSEEN}:{n}"]
+    return run_cli(args, tmp_path_factory.mktemp("unseen"))
+
+
+def target(run, name):
+    (c,) = [c for c in cells(run.report, variant=name, role="matrix", cudagraphs="off")
+            if c["mode"] == "reduce-overhead"]
+    return c
+
+
+def test_no_internal_error_and_every_measured_recompile_is_named(run):
+    assert run.rc in (0, 1), run.stderr
+    assert not [c for c in run.report["cells"] if c.get("traceback")]
+    for c in run.report["cells"]:
+        if not c.get("recompiles"):
+            continue
+        text = " ".join(f["detail"] for f in c["findings"])
+        assert "recompiled" in text and "guard `" in text, (c["variant"], c["findings"])
+
+
+def test_a_recompile_is_attached_to_the_write_its_guard_names(run):
+    c = target(run, "rank_change")
+    assert c["recompiles"] == 1
+    (f,) = [f for f in c["findings"] if f.get("attribute") == "last"]
+    assert "recompiled on call 2" in f["detail"] and "last" in f["detail"]
+    assert not [f for f in c["findings"] if f["class"] == "recompile"]  # not twice
+
+
+def test_siblings_of_one_pattern_are_reported_the_same_way(run):
+    c = target(run, "siblings")
+    by = {f.get("attribute"): f for f in c["findings"] if f["class"] == "state_mutation"}
+    assert {"a._wt", "b._scale"} <= set(by)
+    assert by["a._wt"]["where"].endswith(marker("cached tensor"))
+    assert by["b._scale"]["where"].endswith(marker("cached number"))
+    assert all("recompiled" in by[p]["detail"] for p in ("a._wt", "b._scale"))
+
+
+def test_a_container_growing_every_call_is_a_finding_never_a_pass(run):
+    c = target(run, "observer")
+    assert c["status"] == "warn" and c["recompiles"] >= 2
+    (f,) = [f for f in c["findings"] if f.get("attribute") == "seen"]
+    assert "grows without bound" in f["detail"] and "recompile limit" in f["detail"]
+    assert f["where"].endswith(marker("observer append"))
+
+
+def test_a_property_written_with_the_same_value_costs_no_second_compile(run):
+    c = target(run, "configured_block")
+    assert c["status"] == "pass" and c["recompiles"] == 0
+    warm = [x for x in cells(run.report, variant="configured_block", role="warm-up")]
+    assert warm and all(x["status"] == "skip" for x in warm)  # not compiled again
+    rung = {r["name"]: r for r in run.report["ladder"]}["warm-up"]
+    assert rung["same_as"] == "full-fix" and "0 calls needed" in rung["why"]
+
+
+def test_a_first_call_initialisation_through_data_is_reported(run):
+    c = target(run, "kmeans_codebook")
+    (f,) = [f for f in c["findings"] if f["class"] == "state_mutation"]
+    assert "`codebook`" in f["detail"] and "`initted`" in f["detail"]
+    assert "first call" in f["detail"] and f["where"].endswith(marker("codebook data"))
