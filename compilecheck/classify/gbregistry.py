@@ -233,6 +233,21 @@ def lookup_type(line: str) -> dict | None:
     return None
 
 
+def of_error(words: dict | None) -> dict | None:
+    """The entry torch's structured error names (vocab/messages.structured_error): its code,
+    else its break type."""
+    if not words:
+        return None
+    if words.get("code"):
+        return lookup_code(words["code"])
+    return lookup_type(words.get("gb_type") or "")
+
+
+def recompile_limit() -> dict | None:
+    """The registry's entry for the recompile limit (torch raises it as a break: GB0039)."""
+    return lookup_type("Dynamo recompile limit exceeded")
+
+
 def summary(message: str) -> str | None:
     """One line for a report: "GB0059 Failed to trace builtin operator (<page>)", or None."""
     entry = lookup(message)

@@ -74,12 +74,8 @@ class Contexts:
         torch = structured_error(joined)
         if any(h.cls == "graph_break" for h in ctx[0]):
             gb = gbregistry.lookup(joined)
-        elif torch and torch["code"]:
-            gb = gbregistry.lookup_code(torch["code"])
-        elif torch:
-            gb = gbregistry.lookup_type(torch["gb_type"])
         else:
-            gb = None
+            gb = gbregistry.of_error(torch)
         words = dict(torch or {}, cause=torch_cause(joined), advice=torch_advice(joined))
         if not torch and not words["advice"] and words["cause"] in ctx[2][0]:
             words = None  # one line of torch's, nothing more: the line says it
