@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..classify import gbregistry
 from ..vocab.messages import structured_error, torch_advice, torch_cause
-from .linetext import _BREAK_START, _EXPLANATION
+from .linetext import _BREAK_START, _EXC_START, _EXPLANATION
 
 CONTEXT = 14  # lines after a finding read for the rest of its message
 ERRORS = ("compile_error", "runtime_error")
@@ -39,7 +39,7 @@ class Contexts:
     def in_error_message(self, text: str) -> bool:
         """Is this line the footer of an error's message being read (torch ends a
         TorchRuntimeError with "For more details about this graph break ...")?"""
-        return bool(text.startswith("For more details about this graph break") and self.open
+        return bool(self.open and text.startswith("For more details about this graph break")
                     and self.open[-1][0][0].cls in ERRORS)
 
     def feed(self, text: str):
@@ -77,8 +77,8 @@ class Contexts:
         else:
             gb = gbregistry.of_error(torch)
         words = dict(torch or {}, cause=torch_cause(joined), advice=torch_advice(joined))
-        if not torch and not words["advice"] and words["cause"] in ctx[2][0]:
-            words = None  # one line of torch's, nothing more: the line says it
+        if not torch and not words["advice"] and not _EXC_START.match(ctx[2][0]):
+            words = None  # a line of code or prose, not torch's message
         for hit in ctx[0]:
             if hit.cls in ("graph_break",) + ERRORS:
                 hit.gb = gb

@@ -15,10 +15,12 @@ takes 45.3 s in total" and the like are records of a normal compile: not long.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 LONG_S = 300.0  # five minutes: the first compile is the problem, whatever the model
 RATIO = 10.0  # a first call ten times an eager one is the compile, not the model
+MIN_S = 2.0  # and it takes seconds: a compile of less is no one's problem
 GROWTH = 5.0  # a compile that became five times longer
 NEAR = 4  # lines between a compile figure and the eager figure it is read against
 
@@ -41,10 +43,19 @@ _EAGER = re.compile(r"\beager\b|\bw/?o (?:torch\.)?compil|\bwithout (?:torch\.)?
                     r"\bbaseline\b", re.I)
 _FROM_TO = re.compile(r"\bfrom\b\s*~?\s*(\d+(?:\.\d+)?)\s*(\w+)?\s*to\s*~?\s*(\d+(?:\.\d+)?)\s*"
                       r"(\w+)", re.I)
-_SLOW_WORDS = re.compile(r"\b(?:slow|long|lengthy) (?:first )?(?:torch\.)?compil(?:e|ation|ing)"
-                         r"\b|\bcompil(?:e|ation)(?: time)? (?:is|was|takes|took|gets|got) "
-                         r"(?:very |extremely |really |too |so )?(?:slow|long)\b", re.I)
-KEYWORDS = ("compil", "eager", "compile_time")
+_SLOW_WORDS = re.compile(r"\b(?:slow|long|lengthy|huge|excessive) (?:first )?(?:torch\.)?"
+                         r"compil(?:e|ation|ing)\b|\bcompil(?:e|ation|ing)(?: times?)? (?:is|was|"
+                         r"are|were|takes|took|gets|got|became|becomes|grew|increased)"
+                         r"(?: \w+){0,2} (?:slow|long|forever|ages|huge|significantly|"
+                         r"dramatically)\b", re.I)
+# literals of the lines that state compile figures (not of the frames and code lines that
+# merely name a compile function, which are many)
+KEYWORDS = ("compilation", "compiling", "compile time", "compile_time", "compile took",
+            "compile takes", "to compile", "compile:", "compile =", "compile=", "compiles in",
+            "compiled in", "compile in", "torch.compile:", "torch.compile took",
+            "torch.compile takes", "slow compil", "long compil", "first call", "first iteration",
+            "first step", "first run", "first forward", "first batch", "eager", "baseline")
+_DIGIT = re.compile(r"\d")
 
 
 def _seconds(num: str, unit: str) -> float | None:
@@ -52,14 +63,32 @@ def _seconds(num: str, unit: str) -> float | None:
     return float(num) * scale if scale is not None else None
 
 
-def durations(text: str) -> list:
-    """Every duration a line states, in seconds."""
-    out = []
-    for num, unit in _DURATION.findall(text):
-        s = _seconds(num, unit)
-        if s is not None:
-            out.append(s)
-    return out
+_CLAUSE_END = re.compile(r"[;!?|]|\.\s")
+NEAR_CHARS = 60  # a duration is about the words in its clause at most this far from it
+
+
+@functools.lru_cache(maxsize=4096)
+def durations(text: str) -> tuple:
+    """(compile seconds, eager seconds) a line states: each duration goes with the nearest
+    word about compiling or about eager in its clause, within NEAR_CHARS of it ("training
+    took 3600 s" after "torch.compile enabled;" is about neither)."""
+    eager = [(m.start(), m.end()) for m in _EAGER.finditer(text)]
+    words = [(a, b, "eager") for a, b in eager] + [
+        (m.start(), m.end(), "compile") for m in _COMPILING.finditer(text)
+        if not any(a <= m.start() < b for a, b in eager)]
+    out = {"compile": [], "eager": []}
+    for m in _DURATION.finditer(text):
+        s = _seconds(m.group(1), m.group(2))
+        best = None
+        for a, b, kind in words:  # a label before its value is nearer than a word after it
+            between = text[b:m.start()] if m.start() >= b else text[m.end():a]
+            far = len(between) + (0 if m.start() >= b else 10)
+            if len(between) <= NEAR_CHARS and not _CLAUSE_END.search(between) and \
+                    (best is None or far < best[0]):
+                best = (far, kind)
+        if s is not None and best is not None:
+            out[best[1]].append(s)
+    return tuple(out["compile"]), tuple(out["eager"])
 
 
 class CompileFigures:
@@ -70,8 +99,13 @@ class CompileFigures:
         self.compiles: list = []  # (line, seconds) of recent compile figures
         self.eagers: list = []  # (line, seconds) of recent eager figures
 
-    def feed(self, text: str, n: int):
-        """(hint) when this line shows a long compile, else None."""
+    def feed(self, text: str, n: int, low: str):
+        """(hint) when this line shows a long compile, else None (`low`: the line lowercased)."""
+        if n > self.table_until and not (("compil" in low or "eager" in low or
+                                           "baseline" in low or "first " in low) and
+                                          (_DIGIT.search(text) or "metrics" in low or
+                                           _SLOW_WORDS.search(text))):
+            return None  # cheap: no figure about a compile, no word of a slow one
         if _TABLE.match(text):
             self.table_until = n + 40
             return None
@@ -90,24 +124,23 @@ class CompileFigures:
         if m:
             s = float(m.group(1) or m.group(2))
             return f"torch logged a compile of {s:.0f} s" if s >= LONG_S else None
-        eager, compiling = bool(_EAGER.search(text)), bool(_COMPILING.search(text))
-        if not (eager or compiling):
+        if not (_EAGER.search(text) or _COMPILING.search(text)):
             return None
-        secs = durations(text)
-        if compiling and not eager and _SLOW_WORDS.search(text):
+        comp, eager = durations(text)
+        if not eager and _SLOW_WORDS.search(text):
             return "the compile is said to be slow"
-        if not secs:
+        if comp and eager:  # both on one line
+            if max(comp) >= RATIO * min(eager) and max(comp) >= MIN_S:
+                return f"a compile figure {max(comp):g} s against {min(eager):g} s eager"
             return None
-        if compiling and not eager:
-            return self._compile_figure(text, n, secs)
-        if eager and compiling and len(secs) >= 2:  # both on one line: the larger is compiling
-            if max(secs) >= RATIO * min(secs) and max(secs) >= 1.0:
-                return f"a compile figure {max(secs):g} s against {min(secs):g} s eager"
+        if comp:
+            return self._compile_figure(text, n, comp)
+        if not eager:
             return None
-        self.eagers = [e for e in self.eagers if n - e[0] <= NEAR] + [(n, min(secs))]
+        self.eagers = [e for e in self.eagers if n - e[0] <= NEAR] + [(n, min(eager))]
         for at, c in self.compiles:
-            if n - at <= NEAR and c >= RATIO * min(secs) and c >= 1.0:
-                return f"a compile figure {c:g} s (line {at}) against {min(secs):g} s eager"
+            if n - at <= NEAR and c >= RATIO * min(eager) and c >= MIN_S:
+                return f"a compile figure {c:g} s (line {at}) against {min(eager):g} s eager"
         return None
 
     def _compile_figure(self, text: str, n: int, secs: list):
@@ -123,6 +156,6 @@ class CompileFigures:
                 return f"the compile grew from {a:g} s to {b:g} s"
         self.compiles = [c for c in self.compiles if n - c[0] <= NEAR] + [(n, longest)]
         for at, e in self.eagers:
-            if n - at <= NEAR and longest >= RATIO * e and longest >= 1.0:
+            if n - at <= NEAR and longest >= RATIO * e and longest >= MIN_S:
                 return f"a compile figure {longest:g} s against {e:g} s eager (line {at})"
         return None

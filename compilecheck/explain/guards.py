@@ -25,29 +25,36 @@ import re
 from ..vocab.messages import GUARD_STATE_KINDS, guard_subject
 
 _HEADER = re.compile(r"Recompiling function\b|triggered by the following guard failure|"
-                     r"^guard \d+ failures:|GuardFail\(reason=|\bRecompileError\b", re.I)
+                     r"^guard \d+ failures:|GuardFail\(reason=|\bRecompileError\b")
 _INLINE = re.compile(r"(?:guard failures?(?:\(s\))?:|GuardFail\(reason=)\s*['\"]?(?P<g>\S.*)$")
 _FAILURE = re.compile(r"^-\s+(?!User stack trace)(?!File \")(?P<g>\S.*)$")
 # "- User stack trace:", "-   File ...", "-     self.x += 1": the user stack under a guard
 _CODE_LINE = re.compile(r"^-\s{2,}|^-\s+User stack trace")
 # a header that starts a record, and one that goes on with the record before it
-_STARTS = re.compile(r"^Recompiling function|RecompileError|GuardFail\(", re.I)
-_CONTINUES = re.compile(r"^guard \d+ failures:", re.I)
+_STARTS = re.compile(r"^\(?['\"]?Recompiling function|RecompileError|GuardFail\(")
+_CONTINUES = re.compile(r"^guard \d+ failures:")
 # a guard with its entry's compile id, or one that reads as a guard without a header before it
 _GUARDISH = re.compile(r"^(?:\d+/\d+:\s*|(?:not\s+)?(?:L\[|G\[|self[.\[]|___\w+\(|tensor '|"
                        r"hasattr\(|len\([LG]\[|GLOBAL_STATE|\w+ mismatch))")
 _HINT = re.compile(r"\(HINT:\s*(.*?)\)?\s*$")
-_LIMIT = re.compile(r"last reason:|reasons:\s*\[|hit config\.|cache_size_limit|recompile_limit",
-                    re.I)
+_LIMIT = re.compile(r"last reason:|reasons:\s*\[|hit config\.|cache_size_limit|recompile_limit")
 
-KEYWORDS = ("triggered by", "failures:", "guardfail(", "recompileerror", "recompiling")
-WHAT = {
-    "shape": "a tensor's shape, stride, dtype or device changed",
-    "identity": "another object or type reached the compiled code",
-    "global": "a global or config value changed",
-    "torch_state": "torch's global state changed (grad mode, autocast, function modes)",
-    "argument": "an argument's value changed (each new value compiles again)",
-    "other": "a guard failed",
+# the literals a guard record's lines hold (the screen reads a line only with one of them)
+KEYWORDS = ("triggered by", "failures:", "guardfail(", "recompileerror", "recompiling",
+            "l['", "g['", "._modules[", "._buffers[", "._parameters[", "param_groups",
+            "___check", "___dict_contains", "mismatch")
+_LAST_REASON = re.compile(r"last reason:\s*(?P<g>\S.*)$")
+WHAT = {  # what changed, and what to do about it
+    "shape": ("a tensor's shape, stride, dtype or device changed", ""),
+    "identity": ("another object or type reached the compiled code",
+                 "; one compiled function per object, or keep the object"),
+    "global": ("a global or config value changed",
+               "; keep it fixed while compiled code runs, or pass it in as an argument"),
+    "torch_state": ("torch's global state changed (grad mode, autocast, function modes)",
+                    "; call the compiled code in one state"),
+    "argument": ("an argument's value changed",
+                 "; each new value compiles again: pass it as a tensor, or mark it dynamic"),
+    "other": ("a guard failed", ""),
 }
 
 
@@ -64,6 +71,9 @@ class GuardRecords:
         open_ = bool(self.header or self.failures)
         if not t:
             return open_, []
+        if not open_ and not t.startswith(("-", "(", "guard")) and "ecompil" not in t and \
+                "uard" not in t:
+            return False, []  # cheap: no record is open and nothing starts one
         if _LIMIT.search(t):  # the recompile limit's own lines are that class's
             return False, self.close() if open_ else []
         if _HEADER.search(t):
@@ -75,6 +85,8 @@ class GuardRecords:
             if m and not m.group("g").startswith(("(", "[")):
                 self.failures.append((n, t, m.group("g").rstrip("\")',")))
             return True, done
+        if t[0] != "-":
+            return False, self.close() if open_ else []
         if _CODE_LINE.match(t):
             return open_, []
         m = _FAILURE.match(t)
@@ -102,10 +114,23 @@ class GuardRecords:
                 out.append(("state_mutation", f"recompile on a guard over {holder} state "
                             f"`{src}`", n, text, torch_hint))
             else:
-                what = WHAT.get(kind, WHAT["other"])
-                out.append(("recompile", f"{what}: `{src}`" if src else what, n, text,
+                what, todo = WHAT.get(kind, WHAT["other"])
+                out.append(("recompile", (f"{what}: `{src}`" if src else what) + todo, n, text,
                             torch_hint))
         if self.header is not None and not any(n == self.header[0] for _, _, n, _, _ in out):
             out.insert(0, ("recompile", None, self.header[0], self.header[1], None))
         self.header, self.failures = None, []
         return out
+
+
+def limit_hint(text: str) -> str | None:
+    """What the last guard of a recompile-limit warning is about ("last reason: 0/7: ...")."""
+    m = _LAST_REASON.search(text)
+    if not m:
+        return None
+    kind, src = guard_subject(m.group("g"))
+    if kind in GUARD_STATE_KINDS:
+        holder = "optimizer" if kind == "optimizer" else "module"
+        return f"the last guard that failed is on {holder} state `{src}`: it changes every call"
+    what, _ = WHAT.get(kind, WHAT["other"])
+    return f"the last guard that failed: {what}" + (f": `{src}`" if src else "")

@@ -78,10 +78,10 @@ def _trie_regex(words) -> str:
 
 
 # literals that start explain's own multi-line rules (graph-break layout, printouts, guard
-# records, traceback frames, compile figures)
+# records, compile figures)
 _EXTRA_KEYWORDS = ("explanation:", "isnan(", "isinf(", "allclose(", "equal(",
                    "compiled output", "compiled result", "eager output", "eager result",
-                   "original result") + guards.KEYWORDS + phase.KEYWORDS + figures.KEYWORDS
+                   "original result") + guards.KEYWORDS + figures.KEYWORDS
 _KEYWORDS = sorted({k for p in PATTERNS.values() for k in p.keywords} | set(_EXTRA_KEYWORDS))
 _SCREEN = re.compile(_trie_regex(_KEYWORDS))
 # keyword -> the classes to try when it is in a line; a keyword found also stands for the

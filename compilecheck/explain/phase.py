@@ -18,10 +18,12 @@ error. A frame says its phase by torch's file and function (2.0 to 2.13 layouts)
 - CUDA-graph capture or replay: cudagraph_trees' recording and replay, torch/cuda/graphs.py.
 
 The deepest frame that says a phase decides (tracebacks list the innermost last), except
-that a kernel run under a capture is the capture.
+that a kernel run under a capture is the capture. The frames are read back from the error line
+when it is found (errors are few; the frames of every traceback are many).
 """
 from __future__ import annotations
 
+import functools
 import re
 
 NAMES = {
@@ -40,8 +42,9 @@ RUN = {"run", "capture", "replay"}
 # File "path", line 12, in func  |  rich: path:12 in func
 FRAME = re.compile(r"(?:File \"(?P<p1>[^\"]+)\", line \d+, in (?P<f1>[\w<>.]+)|"
                    r"(?P<p2>\S+\.py):\d+ in (?P<f2>[\w<>.]+))")
-_RUNTIME_FUNCS = re.compile(r"^(?:runtime_wrapper|call_func_at_runtime_with_args|forward|"
-                            r"backward|_backward_impl|call_compiled_backward|inner_fn)$")
+# the functions of AOT autograd a compiled graph runs through (its runtime wrappers)
+_RUNTIME_FUNCS = re.compile(r"runtime|^(?:__call__|forward|backward|_backward_impl|"
+                            r"call_compiled_backward|inner_fn)$")
 # (path regex, function regex or None, phase); first match wins
 _RULES = [
     (re.compile(r"torch/_dynamo/(?:eval_frame|external_utils)\.py$"), None, None),
@@ -68,10 +71,12 @@ _RULES = [
     (re.compile(r"torchinductor_[^/]*/.*\.py$|/inductor_cache/.*\.py$"),
      re.compile(r"^<module>$"), "build"),
     (re.compile(r"torchinductor_[^/]*/.*\.py$|/inductor_cache/.*\.py$"), None, "run"),
-    (re.compile(r"torch/_functorch/_aot_autograd/runtime_wrappers\.py$|"
-                r"torch/_functorch/aot_autograd\.py$"), _RUNTIME_FUNCS, "run"),
+    (re.compile(r"torch/_functorch/(?:_aot_autograd/(?:runtime_wrappers|subclass_codegen)|"
+                r"aot_autograd)"), _RUNTIME_FUNCS, "run"),
     (re.compile(r"torch/_functorch/"), None, "aot"),
     (re.compile(r"torch/_dynamo/backends/"), None, None),
+    (re.compile(r"torch/_dynamo/output_graph\.py$"), re.compile(r"call_user_compiler"),
+     "backend"),
     (re.compile(r"torch/_dynamo/"), None, "dynamo"),
 ]
 
@@ -100,25 +105,32 @@ _BLOCK_START = re.compile(r"^(?:Traceback \(most recent call last\)|The above ex
 # the exception line that ends a traceback block
 _EXC_LINE = re.compile(r"^(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Unsupported|Failed|"
                        r"Exceeded|Interrupt|Exit)\b:?")
-KEYWORDS = ("torch/_", "torch\\_", "triton/", "triton\\", "torchinductor", "cuda/graphs.py",
-            "cuda\\graphs.py", "traceback (most recent", "the above exception",
-            "during handling of")
+MAX_BACK = 400  # lines read back from an error for its traceback's frames
 
 
 def frame_phase(text: str) -> str | None | bool:
     """The phase a traceback frame line says; None for a frame that says none; False for a
     line that is not a frame."""
+    if not text.startswith("File ") and ".py:" not in text:
+        return False
     m = FRAME.match(text)
     if not m:
         return False
-    path = (m.group("p1") or m.group("p2")).replace("\\", "/")
-    func = m.group("f1") or m.group("f2")
+    return _phase_of((m.group("p1") or m.group("p2")).replace("\\", "/"),
+                     m.group("f1") or m.group("f2"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _phase_of(path: str, func: str) -> str | None:
+    if "torch" not in path and "triton" not in path and "inductor" not in path:
+        return None
     for prx, frx, phase in _RULES:
         if prx.search(path) and (frx is None or frx.search(func)):
             return phase
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def infer(text: str) -> str | None:
     for phase, rx in _INFER:
         if rx.search(text):
@@ -126,47 +138,32 @@ def infer(text: str) -> str | None:
     return None
 
 
-class Frames:
-    """The frames of the traceback block being read, and the phase they say."""
-
-    def __init__(self):
-        self.phases: list = []  # (phase, line) of each frame that says one
-
-    def feed(self, text: str, n: int) -> bool:
-        """Take a line; True when it was a frame or a block boundary."""
-        if _BLOCK_START.match(text):
-            self.phases = []
-            return True
+def block_phase(lines) -> tuple | None:
+    """(phase, line) the frames of an error's traceback say: `lines` are (number, text) read
+    back from the error line, up to the block's start or the exception before it. The deepest
+    frame that says a phase decides; a kernel run under a capture is the capture."""
+    phases = []
+    for n, text in lines:
+        if _BLOCK_START.match(text) or _EXC_LINE.match(text):
+            break
         p = frame_phase(text)
-        if p is False:
-            return False
         if p:
-            self.phases.append((p, n))
-        return True
-
-    def phase(self):
-        """(phase, line of the frame that says it) of the block so far, or None."""
-        if not self.phases:
-            return None
-        last = self.phases[-1]
-        if last[0] == "run":
-            capture = next((p for p in reversed(self.phases) if p[0] in ("capture", "replay")),
-                           None)
-            if capture is not None:
-                return capture[0], last[1]
-        return last
-
-    def end_of_block(self, text: str):
-        """An exception line ends its block: the next frames are another traceback's."""
-        if _EXC_LINE.match(text):
-            self.phases = []
+            phases.append((p, n))
+    if not phases:
+        return None
+    deepest = phases[0]
+    if deepest[0] == "run":
+        capture = next((p for p in phases if p[0] in ("capture", "replay")), None)
+        if capture is not None:
+            return capture[0], deepest[1]
+    return deepest
 
 
-def resolve(cls: str, text: str, frames: Frames, ambiguous: bool) -> tuple:
-    """(class, phase record or None) of an error line: the frames' phase, else the phase the
-    message says; an ambiguous error (a Triton error, a plain RuntimeError) takes the class of
-    its phase."""
-    got = frames.phase()
+def resolve(cls: str, text: str, lines, ambiguous: bool) -> tuple:
+    """(class, phase record or None) of an error line: the phase of its traceback's frames
+    (`lines` read back from it, or None not to read them), else the phase the message says;
+    an ambiguous error (a Triton error, a plain RuntimeError) takes the class of its phase."""
+    got = block_phase(lines) if lines is not None else None
     if got is not None:
         phase, how = got[0], f"from the traceback's frames, line {got[1]}"
     else:

@@ -12,8 +12,8 @@ import itertools
 from ..classify import gbregistry
 from .context import CONTEXT, ERRORS, Contexts
 from .figures import CompileFigures
-from .guards import GuardRecords
-from .phase import Frames, resolve
+from .guards import GuardRecords, limit_hint
+from .phase import MAX_BACK, resolve
 from .result import Explanation, Hit
 from .linetext import (_BOX, _EXC_START, _EXPLANATION, _OWN_LINES, _PRINTED_BOOL,
                        _PRINTED_CHECK, _PRINTED_OUTPUT, _SCREEN, _WEAK, _better, _classify,
@@ -36,7 +36,7 @@ class _Reader:
         self.prev = ("", 0, None, None, "")  # (text or None, line, class, hit, raw) of the line before
         self.contexts = Contexts()  # the messages of findings being read
         self.guards = GuardRecords()
-        self.frames = Frames()
+        self.batches = ((), 0, (), 0)  # (lines, first line - 1) of the batch before and this
         self.figures = CompileFigures()
         self.printed = None  # (kind, line) of a print(torch.allclose(...)) awaiting its output
         self.bools: dict = {}  # isnan/isinf printouts seen: value -> line
@@ -49,7 +49,9 @@ class _Reader:
     def record(self, cls, hint, line_no, shown, tag=None, torch_hint=None):
         phase = None
         if cls in ERRORS or cls == "oom":  # the phase of the traceback decides an ambiguous one
-            cls, phase = resolve(cls, shown, self.frames, ambiguous=tag == "phase")
+            kept = max(self.counts.get(c, 0) for c in ERRORS) < MAX_PER_CLASS
+            cls, phase = resolve(cls, shown, self.lines_before(line_no) if kept else None,
+                                 ambiguous=tag == "phase")
         self.counts[cls] = self.counts.get(cls, 0) + 1
         if hint:
             self.hints.setdefault(cls, hint)
@@ -62,6 +64,16 @@ class _Reader:
                     self.forced_until = max(self.forced_until, line_no + CONTEXT)
             return hit
         return None
+
+    def lines_before(self, n: int):
+        """(number, text) of the lines before line n, nearest first (this batch and the one
+        before it, at most MAX_BACK)."""
+        prev, prev_base, cur, base = self.batches
+        for i in range(n - 1, max(0, n - 1 - MAX_BACK), -1):
+            j, lines = (i - base - 1, cur) if i > base else (i - prev_base - 1, prev)
+            if not 0 <= j < len(lines):
+                return
+            yield i, strip_prefixes(lines[j].rstrip("\r\n")).translate(_BOX).strip()
 
     def unrecord(self, cls, hit):
         if cls is not None:
@@ -100,9 +112,6 @@ class _Reader:
             text, alone = self.classify(raw, low)
         footer = self.contexts.in_error_message(text)
         self.follow(text, n)
-        if self.frames.feed(text, n):  # a traceback frame: its phase, nothing to classify
-            self.prev = (text, n, None, None, raw)
-            return
         claimed, done = self.guards.feed(text, n)
         for cls, hint, at, shown, torch_hint in done:
             self.record(cls, hint, at, shown, torch_hint=torch_hint)
@@ -150,15 +159,16 @@ class _Reader:
             alone = None  # the error's own footer, not a graph break of its own
         if alone is not None:
             cls, hint, tag = alone
+            if cls == "recompile_limit":
+                hint = limit_hint(text) or hint
             if tag == "needs_compile" and not self.saw_compile:
                 self.needs_compile.append((cls, hint, n, text))
             else:
                 hit = self.record(cls, hint, n, text, tag)
         else:
-            slow = self.figures.feed(text, n)
+            slow = self.figures.feed(text, n, low)
             if slow:
                 hit = self.record("slow_compile", slow, n, text)
-        self.frames.end_of_block(text)
         self.prev = (text, n, alone[0] if alone else None, hit, raw)
 
     def side_by_side(self, m, n: int, text: str):
@@ -223,6 +233,7 @@ def explain_lines(lines) -> Explanation:
         batch = list(itertools.islice(it, BATCH))
         if not batch:
             break
+        reader.batches = (reader.batches[2], reader.batches[3], batch, base)
         block = "".join(batch)
         low = block.lower()
         if not reader.saw_compile and ("compil" in low or "inductor" in low):

@@ -7,7 +7,7 @@ import dataclasses
 
 from ..vocab.findings import CLASSES
 from ..vocab.messages import HIDES_FAILURE_RE
-from .linetext import EXPLAIN_ORDER, TIER
+from .linetext import _EXC_START, EXPLAIN_ORDER, TIER
 
 
 @dataclasses.dataclass
@@ -71,9 +71,12 @@ class Explanation:
         return hit.cls if hit else None
 
     def _words_of(self, cls: str) -> Hit | None:
-        """The finding of a class that carries torch's words, else its first."""
+        """The finding of a class that carries torch's words, else its first exception line
+        (not a frame's `raise ...` source line), else its first."""
         hits = [h for h in self.findings if h.cls == cls]
-        return next((h for h in hits if h.torch or h.torch_hint), hits[0] if hits else None)
+        return next((h for h in hits if h.torch or h.torch_hint),
+                    next((h for h in hits if _EXC_START.match(h.text)),
+                         hits[0] if hits else None))
 
     def cause_and_fix(self) -> tuple:
         """(cause lines, fix lines): torch's words first, explain's class sentence after; a

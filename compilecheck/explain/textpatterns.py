@@ -131,6 +131,9 @@ PATTERNS: dict[str, TextPatterns] = {
           None),
          # NaN or inf in the compiled run only
          (re.compile(r"\bcompil\w*\b[^\n]{0,60}\bhas_(?:nan|inf)\s*[=:]\s*True", I), None),
+         # inductor's nan_asserts: the generated code's own check of a buffer (codegen/wrapper.py)
+         (re.compile(r"assert not \w+\.is(?:nan|inf)\(\)\.any\(\)\.item\(\)"),
+          "inductor's nan_asserts found NaN or Inf in a buffer of the compiled graph"),
          (re.compile(r"\bNaN loss\b|\bloss\s*[:=]\s*nan\b|\bnan loss\b", I), None,
           "needs_compile"),
          # in a log about torch.compile: an error figure however worded ("max per-element
@@ -152,12 +155,25 @@ PATTERNS: dict[str, TextPatterns] = {
                      r"\b(?:logits|log[-_ ]?probs?|outputs?|loss(?:es)?|gradients?|grads?|"
                      r"predictions?|results?|values?)\b[^\n.]{0,20}\b(?:are|is|were|was|become|"
                      r"became|turn|turned|go|went|get|got)\b[^\n.]{0,10}?\b(?:nan|inf)s?\b)", I),
-          None, "needs_compile")),
+          None, "needs_compile"),
+         # the mismatch told in words, in a log about torch.compile ("wrong results", "the
+         # outputs don't match", "accuracy drops")
+         (re.compile(r"\b(?:wrong|incorrect|different|inconsistent|mismatch(?:ed|ing)?|garbage|"
+                     r"corrupt(?:ed)?)\s+(?:numerical\s+)?(?:results?|outputs?|numerics|"
+                     r"predictions?|logits|answers?|generations?|images?|tokens?)\b|"
+                     r"\b(?:results?|outputs?|numerics|predictions?|logits|generations?)\s+"
+                     r"(?:are\s+|is\s+|were\s+|was\s+)?(?:differ(?:s|ent)?|mismatch(?:es|ed)?|"
+                     r"diverg\w*|(?:do|does|did)(?:n't| not) match|wrong|incorrect|"
+                     r"inconsistent)\b|\b(?:accuracy|numerical|precision)\s+(?:drops?|regress\w*|"
+                     r"degrad\w*|mismatch\w*|discrepanc\w*)", I), None, "needs_compile")),
         ("max abs", "max_abs", "maxabs", "maximum abs", "max rel", "max_rel", "maximum rel",
          "max diff", "max_diff", "allclose", "mismatched elements", "accuracy", "not close",
          "not equal", "fail_accuracy", "greatest", "has_nan", "has_inf", "nan loss", "loss:nan",
+         ".isnan().any()", ".isinf().any()",
          "loss: nan", "loss=nan", "loss = nan", "rel", "abs", "nan", "inf ", "infs", "inf,",
-         "inf]", "inf)", "inf.", "inf\n")),
+         "inf]", "inf)", "inf.", "inf\n", "wrong", "incorrect", "different", "inconsistent",
+         "mismatch", "garbage", "corrupt", "diverg", "n't match", "not match", "numerical",
+         "precision")),
     "recompile_limit": TextPatterns(
         ((RECOMPILE_LIMIT_RE, None),),
         ("recompile_limit", "cache_size_limit", "failonrecompilelimithit", "cache limit",
@@ -211,6 +227,11 @@ PATTERNS: dict[str, TextPatterns] = {
     "recompile": TextPatterns(
         ((re.compile(r"Recompiling function|guard failure|size mismatch at index|"
                      r"stride mismatch at index|\bDetected recompile\b|Recompile Reasons|"
-                     r"__recompiles", I), None),),
-        ("recompiling", "guard failure", "size mismatch", "stride mismatch", "recompile")),
+                     r"__recompiles", I), None),
+         # told in words: recompiling again and again
+         (re.compile(r"\b(?:keeps?|kept|constantly|always|repeatedly)\s+recompil\w*|"
+                     r"\brecompil\w*\s+(?:on\s+)?(?:every|each)\s+(?:step|call|iteration|time|"
+                     r"batch|forward|token|request)|\b(?:frequent|excessive|constant|repeated|"
+                     r"endless)\s+recompil\w*", I), None)),
+        ("recompiling", "guard failure", "size mismatch", "stride mismatch", "recompil")),
 }

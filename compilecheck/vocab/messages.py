@@ -1,6 +1,7 @@
 """torch's own wordings and exception types, shared by the detectors and by explain."""
 from __future__ import annotations
 
+import functools
 import re
 
 OVERWRITE_RE = re.compile(r"accessing (gradient )?tensor output of CUDAGraphs that has been "
@@ -247,6 +248,7 @@ def _guard_source(text: str) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=4096)
 def guard_subject(guard: str) -> tuple:
     """(kind, source) of a failed guard: kind one of "identity" (another object or type),
     "shape" (a tensor's size, stride, dtype, device), "torch_state" (grad mode, autocast,
