@@ -107,6 +107,7 @@ _ADVICE = re.compile(r"^(?:Please\s+(?!file\b|report\b|open\b)\w+|Use\b|Try\b|Co
                      r"To (?:fix|avoid|resolve|work around)\b|You (?:can|should|may|need|must)\b|"
                      r"Set\b|Add\b|Register\b|Mark\b|Wrap\b|Move\b|Remove\b|Avoid\b|Call\b|"
                      r"Apply\b|Make sure\b|Ensure\b)")
+_REPORT_ONLY = re.compile(r"^Please (?:report|file|open) an? (?:issue|bug)\b[^.]*\.?$", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`])")
 # the error a wrapper names inside its message: fake-tensor and FX-node failures
 # ("got RuntimeError('...')"), a backend that raised ("backend='inductor' raised:\nX: ...")
@@ -201,9 +202,10 @@ def torch_advice(message: str) -> list:
     s = structured_error(message)
     body = s["explanation"] if s else _body(message)
     source = _inner_error(body) or body
+    source = " ".join(_EXC_NAME.sub("", line) for line in source.splitlines())
     said = [t.strip() for t in _SENTENCE.split(" ".join(source.split()))
             if _ADVICE.match(t.strip())]
-    said += (s["hints"] if s else [])
+    said += [h for h in (s["hints"] if s else []) if not _REPORT_ONLY.match(h)]
     seen, out = set(), []
     for t in said:
         if t and t not in seen:
