@@ -281,7 +281,15 @@ def test_compile_seconds_as_people_paste_them(log, primary):
 ])
 def test_numeric_figures_however_worded_in_a_compile_log(line, primary):
     assert explain_text("model = torch.compile(model)\n" + line).primary == primary
-    assert explain_text(line).primary is None  # a log not about torch.compile: unclaimed
+    if not re.search(r"eager|compil|cuda[ -]?graph", line, re.I):
+        assert explain_text(line).primary is None  # a log not about torch.compile: unclaimed
+
+
+def test_eager_named_as_the_other_side_makes_a_log_about_compile():
+    assert explain_text("Max per-element relative error vs eager is ~1.7\n").primary == \
+        "numeric_mismatch"
+    assert explain_text('model loaded with attn_implementation="eager"\nstep 10: loss: nan\n'
+                        ).primary is None  # transformers' eager attention is not that
 
 
 def test_inductors_nan_asserts_are_a_nan_in_compiled_outputs():

@@ -34,8 +34,9 @@ _CODE_LINE = re.compile(r"^-\s{2,}|^-\s+User stack trace")
 _STARTS = re.compile(r"^\(?['\"]?Recompiling function|RecompileError|GuardFail\(")
 _CONTINUES = re.compile(r"^guard \d+ failures:")
 # a guard with its entry's compile id, or one that reads as a guard without a header before it
-_GUARDISH = re.compile(r"^(?:\d+/\d+:\s*|(?:not\s+)?(?:L\[|G\[|self[.\[]|___\w+\(|tensor '|"
-                       r"hasattr\(|len\([LG]\[|GLOBAL_STATE|\w+ mismatch))")
+_GUARDISH = re.compile(r"^(?:\d+/\d+:\s*|(?=(?:not\s+)?(?:L\[|G\[|self[.\[]|___\w+\(|"
+                       r"tensor '|hasattr\(|len\([LG]\[|GLOBAL_STATE))"
+                       r".*(?:==|!=|<=|>=|\bis\b|___|hasattr\(|mismatch))")
 _HINT = re.compile(r"\(HINT:\s*(.*?)\)?\s*$")
 _LIMIT = re.compile(r"last reason:|reasons:\s*\[|hit config\.|cache_size_limit|recompile_limit")
 

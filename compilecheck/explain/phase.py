@@ -73,7 +73,8 @@ _RULES = [
     (re.compile(r"torchinductor_[^/]*/.*\.py$|/inductor_cache/.*\.py$"), None, "run"),
     (re.compile(r"torch/_functorch/(?:_aot_autograd/(?:runtime_wrappers|subclass_codegen)|"
                 r"aot_autograd)"), _RUNTIME_FUNCS, "run"),
-    (re.compile(r"torch/_functorch/"), None, "aot"),
+    (re.compile(r"torch/_functorch/(?:aot_autograd|_aot_autograd/|partitioners|compile_utils|"
+                r"compilers)"), None, "aot"),
     (re.compile(r"torch/_dynamo/backends/"), None, None),
     (re.compile(r"torch/_dynamo/output_graph\.py$"), re.compile(r"call_user_compiler"),
      "backend"),

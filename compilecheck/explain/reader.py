@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import re
 
 from ..classify import gbregistry
 from .context import CONTEXT, ERRORS, Contexts
@@ -23,6 +24,10 @@ MAX_PER_CLASS = 20  # lines kept per class (all are counted)
 BATCH = 2048  # lines screened as one string
 CACHE = 16384  # distinct lines remembered with their classification
 RECORD_GAP = 6  # lines read after a guard record's line, screened or not
+# a log about torch.compile (needs_compile evidence counts only there): compiling, its stages,
+# CUDA graphs, or eager named as the other side (not HF's attn_implementation="eager")
+_ABOUT_COMPILE = re.compile(r"compil|inductor|dynamo|cuda[ -]?graph|"
+                            r"(?<!implementation=.)(?<!implementation = .)\beager\b(?! attention)")
 
 
 class _Reader:
@@ -236,7 +241,7 @@ def explain_lines(lines) -> Explanation:
         reader.batches = (reader.batches[2], reader.batches[3], batch, base)
         block = "".join(batch)
         low = block.lower()
-        if not reader.saw_compile and ("compil" in low or "inductor" in low):
+        if not reader.saw_compile and _ABOUT_COMPILE.search(low):
             reader.saw_compile = True
         ends = list(itertools.accumulate(map(len, batch)))
         i, count = 0, len(batch)

@@ -70,12 +70,13 @@ PATTERNS: dict[str, TextPatterns] = {
                            r"(?:\w+\s+){0,2}(?:an?\s+)?(?:OOM|out[- ]of[- ]memory)|"
                            r"out-of-memory error occurs", I)),
     "crash": TextPatterns(
-        ((re.compile(r"Segmentation fault|core dumped|Fatal Python error|\bSIGSEGV\b|"
+        ((re.compile(r"Segmentation fault|\bseg ?fault(?:s|ed|ing)?\b|core dumped|"
+                     r"Fatal Python error|\bSIGSEGV\b|"
                      r"\bSIGABRT\b|\bSIGBUS\b|terminate called after|worker died|"
                      r"^={3,} backtrace \(tid:|\bfree\(\): invalid|double free or corruption|"
                      r"Caught signal \d+|BrokenProcessPool|terminated abruptly|"
                      r"exitcode\s*:\s*-(?:6|9|11)\b|Illegal instruction", I), None),),
-        ("segmentation", "core dumped", "fatal python", "sigsegv", "sigabrt", "sigbus",
+        ("segmentation", "segfault", "seg fault", "core dumped", "fatal python", "sigsegv", "sigabrt", "sigbus",
          "terminate called", "worker died", "backtrace", "free()", "double free",
          "caught signal", "brokenprocesspool", "terminated abruptly", "exitcode",
          "illegal instruction")),
@@ -160,7 +161,9 @@ PATTERNS: dict[str, TextPatterns] = {
          # outputs don't match", "accuracy drops")
          (re.compile(r"\b(?:wrong|incorrect|different|inconsistent|mismatch(?:ed|ing)?|garbage|"
                      r"corrupt(?:ed)?)\s+(?:numerical\s+)?(?:results?|outputs?|numerics|"
-                     r"predictions?|logits|answers?|generations?|images?|tokens?)\b|"
+                     r"predictions?|logits|answers?|generations?)\b(?!\s+(?:shapes?|sizes?|"
+                     r"types?|dtypes?|devices?|lengths?|names?|formats?|files?|dir\w*|paths?|"
+                     r"modes?|specs?))|"
                      r"\b(?:results?|outputs?|numerics|predictions?|logits|generations?)\s+"
                      r"(?:are\s+|is\s+|were\s+|was\s+)?(?:differ(?:s|ent)?|mismatch(?:es|ed)?|"
                      r"diverg\w*|(?:do|does|did)(?:n't| not) match|wrong|incorrect|"
