@@ -162,8 +162,10 @@ _NAME_ONLY = re.compile(r"[\w.]+")  # the registry keeps a variable's name where
 
 def _entry(code: str, variant: dict, how: str) -> dict:
     explanation = variant.get("Explanation", "")
+    if _NAME_ONLY.fullmatch(explanation):  # the source built it at run time: say the type
+        explanation = variant.get("Gb_type", "")
     return {"code": code, "type": variant.get("Gb_type", ""),
-            "explanation": "" if _NAME_ONLY.fullmatch(explanation) else explanation,
+            "explanation": explanation,
             "hints": [h for h in _join_hints(variant.get("Hints"))
                       if not _NAME_ONLY.fullmatch(h)],
             "url": URL.format(num=code[2:]), "matched": how}

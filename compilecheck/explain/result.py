@@ -162,7 +162,7 @@ class Explanation:
             for b in breaks:
                 where = ", ".join(str(n) for n in b["lines"][:5])
                 out.append(f"  {b['code']} {b['type']} (line {where})")
-                if b["explanation"]:
+                if b["explanation"] and b["explanation"] != b["type"]:
                     out.append(f"    why:  {b['explanation'][:300]}")
                 for hint in b["hints"][:3]:
                     out.append(f"    hint: {hint[:300]}")
