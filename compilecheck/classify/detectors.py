@@ -13,8 +13,9 @@ from ..observe.sources import is_module_code, is_user_file, short_path
 from . import callpattern_checks as callchecks
 from . import gbregistry
 from .consequences import recompiled, state_findings, unexplained_recompiles
-from ..vocab.messages import (COMPILE_TYPES, CUDAGRAPH_SKIP_RE, OOM_TEXT, OOM_TYPES,
-                       OVERWRITE_RE, RECOMPILE_LIMIT_RE, SHAPE_GUARD_RE, first_line)
+from ..vocab.messages import (COMPILE_TYPES, CUDAGRAPH_SKIP_RE, HIDES_FAILURE_RE, OOM_TEXT,
+                              OOM_TYPES, OVERWRITE_RE, RECOMPILE_LIMIT_RE, SHAPE_GUARD_RE,
+                              first_line, structured_error, torch_advice, torch_cause)
 
 
 @dataclasses.dataclass
@@ -77,10 +78,24 @@ def _detect_error(cls_name):
         if not err or error_class(err) != cls_name:
             return []
         step = err.get("step")
-        at = f" (policy step {step})" if step is not None else ""
-        return [Finding(cls_name, f"{err['type'].rsplit('.', 1)[-1]}{at}: "
-                                  f"{first_line(err.get('message', ''))}",
-                        _user_frame(err.get("traceback", "")))]
+        kind = err["type"].rsplit(".", 1)[-1]
+        message = err.get("message", "")
+        if cls_name != "compile_error":
+            at = f" (policy step {step})" if step is not None else ""
+            return [Finding(cls_name, f"{kind}{at}: {first_line(message)}",
+                            _user_frame(err.get("traceback", "")))]
+        # torch's cause in one line and its hint (2.7+ explains its errors), then the type
+        detail = torch_cause(message).rstrip(".") + "."
+        hints = [h for h in torch_advice(message)
+                 if not HIDES_FAILURE_RE.search(h) and h not in detail]
+        if hints:
+            detail += f" torch's hint: {hints[0]}"
+        entry = gbregistry.of_error(structured_error(message))
+        if entry:
+            detail += f" [{entry['code']} {entry['type']} ({entry['url']})]"
+        detail += f" ({kind}, policy step {step})" if step is not None else f" ({kind})"
+        return [Finding(cls_name, detail, _user_frame(err.get("traceback", "")),
+                        code=entry["code"] if entry else None)]
     return detect
 
 
@@ -111,7 +126,12 @@ def _detect_recompile_limit(o: Observed):
     texts = [line for line in o.logs if RECOMPILE_LIMIT_RE.search(line)]
     texts += [m.get("fail_reason") or "" for m in o.metrics
               if RECOMPILE_LIMIT_RE.search(m.get("fail_reason") or "")]
-    return [Finding("recompile_limit", first_line(texts[0]))] if texts else []
+    if not texts:
+        return []
+    entry = gbregistry.recompile_limit()  # torch raises the limit as a break: GB0039 in 2.13
+    code = f" [{entry['code']} {entry['type']} ({entry['url']})]" if entry else ""
+    return [Finding("recompile_limit", first_line(texts[0]) + code,
+                    code=entry["code"] if entry else None)]
 
 
 def _detect_graph_break(o: Observed):

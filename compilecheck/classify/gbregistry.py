@@ -11,8 +11,13 @@ lose it. ``lookup`` matches, in this order:
 1. the code itself (the link above, or a bare ``GB0059`` token);
 2. the break type (``Failed to trace builtin operator``), whole line first, then anywhere;
 3. the explanation template, its ``{placeholders}`` as wildcards;
-4. the wordings of torches before the registry (``inline in skipfiles``,
-   ``call_function BuiltinVariable(print)``, ``generic_jump``), mapped to today's break type.
+4. the message an older torch raised at the call site where today's torch raises the break
+   type (``Graph break due to unsupported builtin {}.{}. This function is either a Python
+   builtin ...`` of 2.4-2.6 is today's GB0007): mined from the sources of released torches
+   into classify/gblegacy.py by scripts/gb_history.py;
+5. the wordings of torches before the registry that no single call site says
+   (``inline in skipfiles``, ``call_function BuiltinVariable(print)``, ``generic_jump``),
+   mapped to today's break type by hand.
 
 The registry is read from the installed torch's package folder (found with
 ``importlib.util.find_spec``, torch itself is not imported) once per process; an installed
@@ -26,10 +31,13 @@ import json
 import os
 import re
 
+from . import gblegacy
+
 URL = "https://meta-pytorch.github.io/compile-graph-break-site/gb/gb{num}.html"
 GB_CODE = _CODE_RE = re.compile(r"compile-graph-break-site/gb/gb(\d{4})\.html|\bGB(\d{4})\b")
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 _MIN_LITERAL = 24  # an explanation template is matched only on this much fixed text
+_HEAD = 120  # an older message is matched on its first characters (pastes cut long ones)
 
 # Wordings of torch before the registry (1.13 to 2.7), each mapped to the break type that
 # replaced it; the code comes from the installed registry, never from this table.
@@ -130,13 +138,36 @@ def _index():
     # anywhere in a text: the longest break types first; short generic ones need a whole line
     anywhere = sorted((t for t in by_type if len(t) >= 14), key=len, reverse=True)
     templates.sort(key=lambda t: -t[0])
-    return by_type, anywhere, templates
+    return by_type, anywhere, templates, _history(by_type)
+
+
+def _history(by_type: dict) -> list:
+    """(regex, break type) of each older wording whose break type the installed registry has,
+    longest first; a message is matched on its first characters."""
+    out = []
+    for row in gblegacy.ROWS.splitlines():
+        gb_type, _, message = row.split("\t")
+        if gb_type.lower() not in by_type:
+            continue
+        head = message[:_HEAD].rsplit(" ", 1)[0] if len(message) > _HEAD else message
+        parts = [re.escape(p.strip()) for p in head.split("{}") if p.strip()]
+        rx = r".{0,200}?".join(parts).replace(r"\ ", r"\s+")
+        out.append((len(head), re.compile(rx, re.S), gb_type.lower()))
+    out.sort(key=lambda t: -t[0])
+    return [(rx, t) for _, rx, t in out]
+
+
+_NAME_ONLY = re.compile(r"[\w.]+")  # the registry keeps a variable's name where the source passed one
 
 
 def _entry(code: str, variant: dict, how: str) -> dict:
+    explanation = variant.get("Explanation", "")
+    if _NAME_ONLY.fullmatch(explanation):  # the source built it at run time: say the type
+        explanation = variant.get("Gb_type", "")
     return {"code": code, "type": variant.get("Gb_type", ""),
-            "explanation": variant.get("Explanation", ""),
-            "hints": _join_hints(variant.get("Hints")),
+            "explanation": explanation,
+            "hints": [h for h in _join_hints(variant.get("Hints"))
+                      if not _NAME_ONLY.fullmatch(h)],
             "url": URL.format(num=code[2:]), "matched": how}
 
 
@@ -153,7 +184,7 @@ def lookup(message: str) -> dict | None:
     data, index = load(), _index()
     if not data or index is None or not message:
         return None
-    by_type, anywhere, templates = index
+    by_type, anywhere, templates, history = index
     m = _CODE_RE.search(message)
     if m:
         code = f"GB{m.group(1) or m.group(2)}"
@@ -172,12 +203,22 @@ def lookup(message: str) -> dict | None:
     for _, rx, code, v in templates:
         if rx.search(message):
             return _entry(code, v, "explanation")
+    for rx, gb_type in history:
+        if rx.search(message):
+            return _entry(*by_type[gb_type], "history")
     for rx, gb_type in LEGACY:
         if rx.search(message):
             hit = by_type.get(gb_type.lower())
             if hit:
                 return _entry(hit[0], hit[1], "legacy")
     return None
+
+
+def lookup_code(code: str) -> dict | None:
+    """The registry entry of a code (``GB0039``), or None."""
+    data = load()
+    variants = (data or {}).get(code)
+    return _entry(code, variants[0], "code") if variants else None
 
 
 def lookup_type(line: str) -> dict | None:
@@ -192,6 +233,21 @@ def lookup_type(line: str) -> dict | None:
         if hit:
             return _entry(hit[0], hit[1], "type")
     return None
+
+
+def of_error(words: dict | None) -> dict | None:
+    """The entry torch's structured error names (vocab/messages.structured_error): its code,
+    else its break type."""
+    if not words:
+        return None
+    if words.get("code"):
+        return lookup_code(words["code"])
+    return lookup_type(words.get("gb_type") or "")
+
+
+def recompile_limit() -> dict | None:
+    """The registry's entry for the recompile limit (torch raises it as a break: GB0039)."""
+    return lookup_type("Dynamo recompile limit exceeded")
 
 
 def summary(message: str) -> str | None:

@@ -11,6 +11,12 @@ message, and `print(torch.allclose(...))` followed by a printed `False` is a num
 mismatch. The primary finding is the root cause (vocab/findings.py's order; a raised graph break
 ranks as a compile error). Every graph break is matched to torch's graph-break registry
 (classify/gbregistry.py) for its GB code, explanation, hints and documentation page.
+
+torch's structure decides where text alone would mislead (issue 28): an error takes the class
+of the phase its traceback's frames say (explain/phase.py), a guard-failure record in any
+layout of 2.0 to 2.13 is read by what its guards are about (explain/guards.py), compile
+seconds are read as figures (explain/figures.py), and torch's structured error (Explanation,
+Hint, its code) is quoted first in the cause and the fix (explain/context.py, result.py).
 """
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from ..vocab.findings import RANK
+from . import figures, guards, phase
 from .textpatterns import PATTERNS
 
 EXPLAIN_ORDER = RANK  # root cause first (vocab/findings.py); a raised graph break: Explanation.primary
@@ -76,10 +77,11 @@ def _trie_regex(words) -> str:
     return build(trie)
 
 
-# literals that start explain's own multi-line rules (graph-break layout, printouts)
+# literals that start explain's own multi-line rules (graph-break layout, printouts, guard
+# records, compile figures)
 _EXTRA_KEYWORDS = ("explanation:", "isnan(", "isinf(", "allclose(", "equal(",
                    "compiled output", "compiled result", "eager output", "eager result",
-                   "original result")
+                   "original result") + guards.KEYWORDS + figures.KEYWORDS
 _KEYWORDS = sorted({k for p in PATTERNS.values() for k in p.keywords} | set(_EXTRA_KEYWORDS))
 _SCREEN = re.compile(_trie_regex(_KEYWORDS))
 # keyword -> the classes to try when it is in a line; a keyword found also stands for the
@@ -95,6 +97,7 @@ _NONE = frozenset()
 _WEAK = {"runtime_error", "recompile", "graph_break", None}  # may be refined by a join
 
 _EXPLANATION = re.compile(r"^\s*Explanation:")
+_EXC_START = phase._EXC_LINE  # a line that is an exception itself, not a line of its message
 _PRINTED_CHECK = re.compile(r"(?:print|assert)\b.*\b(allclose|equal|isnan|isinf)\(")
 _PRINTED_BOOL = re.compile(r"^(?:tensor\()?(True|False)\)?$")
 # outputs printed side by side: "CPU Uncompiled output: tensor(...)", "Compiled result: ..."

@@ -1,22 +1,33 @@
 """explain's reading of a stream of log lines: batches lowercased and screened once, the lines
 the screen finds classified, and the rules that read across lines (a message wrapped over
-two lines, torch's graph-break layout with its registry code, a printed comparison and its
-printed result, eager and compiled outputs printed side by side)."""
+two lines, torch's graph-break layout and structured errors with their registry code
+(explain/context.py), guard-failure records (explain/guards.py), the phase a traceback's
+frames say (explain/phase.py), compile figures (explain/figures.py), a printed comparison
+and its printed result, eager and compiled outputs printed side by side)."""
 from __future__ import annotations
 
 import bisect
 import itertools
+import re
 
 from ..classify import gbregistry
+from .context import CONTEXT, ERRORS, Contexts
+from .figures import CompileFigures
+from .guards import GuardRecords, limit_hint
+from .phase import MAX_BACK, resolve
 from .result import Explanation, Hit
-from .linetext import (_BOX, _BREAK_START, _EXPLANATION, _OWN_LINES, _PRINTED_BOOL,
-                      _PRINTED_CHECK, _PRINTED_OUTPUT, _SCREEN, _WEAK, _better, _classify,
-                      strip_prefixes)
+from .linetext import (_BOX, _EXC_START, _EXPLANATION, _OWN_LINES, _PRINTED_BOOL,
+                       _PRINTED_CHECK, _PRINTED_OUTPUT, _SCREEN, _WEAK, _better, _classify,
+                       strip_prefixes)
 
 MAX_PER_CLASS = 20  # lines kept per class (all are counted)
 BATCH = 2048  # lines screened as one string
-CONTEXT = 14  # lines after a graph break read for its registry code
 CACHE = 16384  # distinct lines remembered with their classification
+RECORD_GAP = 6  # lines read after a guard record's line, screened or not
+# a log about torch.compile (needs_compile evidence counts only there): compiling, its stages,
+# CUDA graphs, or eager named as the other side (not HF's attn_implementation="eager")
+_ABOUT_COMPILE = re.compile(r"compil|inductor|dynamo|cuda[ -]?graph|"
+                            r"(?<!implementation=.)(?<!implementation = .)\beager\b(?! attention)")
 
 
 class _Reader:
@@ -28,7 +39,10 @@ class _Reader:
         self.hints: dict = {}
         self.cache: dict = {}
         self.prev = ("", 0, None, None, "")  # (text or None, line, class, hit, raw) of the line before
-        self.contexts: list = []  # [hit, lines left, [texts]] for graph breaks being read
+        self.contexts = Contexts()  # the messages of findings being read
+        self.guards = GuardRecords()
+        self.batches = ((), 0, (), 0)  # (lines, first line - 1) of the batch before and this
+        self.figures = CompileFigures()
         self.printed = None  # (kind, line) of a print(torch.allclose(...)) awaiting its output
         self.bools: dict = {}  # isnan/isinf printouts seen: value -> line
         self.outputs: dict = {}  # eager outputs printed, by the words before them
@@ -37,37 +51,44 @@ class _Reader:
         self.forced_until = 0  # lines up to this number are read even if not screened
 
     # -------------------------------------------------------------- recording
-    def record(self, cls, hint, line_no, shown, tag=None):
+    def record(self, cls, hint, line_no, shown, tag=None, torch_hint=None):
+        phase = None
+        if cls in ERRORS or cls == "oom":  # the phase of the traceback decides an ambiguous one
+            kept = max(self.counts.get(c, 0) for c in ERRORS) < MAX_PER_CLASS
+            cls, phase = resolve(cls, shown, self.lines_before(line_no) if kept else None,
+                                 ambiguous=tag == "phase")
         self.counts[cls] = self.counts.get(cls, 0) + 1
         if hint:
             self.hints.setdefault(cls, hint)
         if self.counts[cls] <= MAX_PER_CLASS:
-            hit = Hit(cls, line_no, shown[:500], raised=tag == "raised")
+            hit = Hit(cls, line_no, shown[:500], raised=tag == "raised", phase=phase,
+                      torch_hint=torch_hint)
             self.findings.append(hit)
-            if cls == "graph_break":
-                self.read_context(hit, shown, line_no)
+            if cls == "graph_break" or cls in ERRORS:
+                if self.contexts.start(hit, shown, hit.raised or bool(_EXC_START.match(shown))):
+                    self.forced_until = max(self.forced_until, line_no + CONTEXT)
             return hit
         return None
+
+    def lines_before(self, n: int):
+        """(number, text) of the lines before line n, nearest first (this batch and the one
+        before it, at most MAX_BACK)."""
+        prev, prev_base, cur, base = self.batches
+        for i in range(n - 1, max(0, n - 1 - MAX_BACK), -1):
+            j, lines = (i - base - 1, cur) if i > base else (i - prev_base - 1, prev)
+            if not 0 <= j < len(lines):
+                return
+            yield i, strip_prefixes(lines[j].rstrip("\r\n")).translate(_BOX).strip()
 
     def unrecord(self, cls, hit):
         if cls is not None:
             self.counts[cls] -= 1
         if hit is not None:
             self.findings.remove(hit)
-            for ctx in self.contexts:
+            for ctx in self.contexts.open:
                 if hit in ctx[0]:
                     ctx[0].remove(hit)
-            self.contexts = [c for c in self.contexts if c[0]]
-
-    def read_context(self, hit, shown, line_no):
-        """A graph break's message goes on for lines (type, Explanation, Hint, the page of its
-        GB code): a break inside the message of the one before is that one's line, and every
-        line of one message gets the same registry entry."""
-        if self.contexts and not (_BREAK_START.match(shown) and self.contexts[-1][3]):
-            self.contexts[-1][0].append(hit)
-            return
-        self.contexts.append([[hit], CONTEXT, [shown], False])
-        self.forced_until = max(self.forced_until, line_no + CONTEXT)
+            self.contexts.open = [c for c in self.contexts.open if c[0]]
 
     # -------------------------------------------------------------- one line
     def classify(self, raw: str, low: str):
@@ -94,7 +115,15 @@ class _Reader:
             text, alone = strip_prefixes(raw.rstrip("\r\n")).translate(_BOX).strip(), None
         else:
             text, alone = self.classify(raw, low)
+        footer = self.contexts.in_error_message(text)
         self.follow(text, n)
+        claimed, done = self.guards.feed(text, n)
+        for cls, hint, at, shown, torch_hint in done:
+            self.record(cls, hint, at, shown, torch_hint=torch_hint)
+        if claimed:
+            self.forced_until = max(self.forced_until, n + RECORD_GAP)
+            self.prev = ("", n, None, None, "")
+            return
         if low is None or not text or text.startswith(_OWN_LINES):
             self.prev = (text, n, None, None, raw) if not text.startswith(_OWN_LINES) else \
                 ("", n, None, None, "")
@@ -108,7 +137,7 @@ class _Reader:
                 prev_hit = self.record("graph_break", None, prev_no, prev_text)
                 self.prev = (prev_text, prev_no, "graph_break", prev_hit, prev_raw)
                 if prev_hit is not None:
-                    self.line_contexts(text)
+                    self.contexts.feed(text)
         out = ("output" in low or "result" in low) and _PRINTED_OUTPUT.match(text)
         if out:
             self.side_by_side(out, n, text)
@@ -131,12 +160,20 @@ class _Reader:
                 self.prev = ("", n, None, None, "")
                 return
         hit = None
+        if alone is not None and footer:
+            alone = None  # the error's own footer, not a graph break of its own
         if alone is not None:
             cls, hint, tag = alone
+            if cls == "recompile_limit":
+                hint = limit_hint(text) or hint
             if tag == "needs_compile" and not self.saw_compile:
                 self.needs_compile.append((cls, hint, n, text))
             else:
                 hit = self.record(cls, hint, n, text, tag)
+        else:
+            slow = self.figures.feed(text, n, low)
+            if slow:
+                hit = self.record("slow_compile", slow, n, text)
         self.prev = (text, n, alone[0] if alone else None, hit, raw)
 
     def side_by_side(self, m, n: int, text: str):
@@ -153,8 +190,8 @@ class _Reader:
     def follow(self, text: str, n: int):
         """The rules that read the lines after a finding: a graph break's registry context, a
         printed comparison's result."""
-        if self.contexts:
-            self.line_contexts(text)
+        if self.contexts.open:
+            self.contexts.feed(text)
         if self.printed is not None and text:
             kind, at = self.printed
             m = _PRINTED_BOOL.match(text.strip("`# "))
@@ -173,35 +210,10 @@ class _Reader:
             elif n > at + 12:
                 self.printed = None
 
-    def line_contexts(self, text: str):
-        keep = []
-        for ctx in self.contexts:
-            hits, left, texts, complete = ctx
-            if text and texts[-1] is not text:
-                if complete and _BREAK_START.match(text):
-                    left = 0  # the next break starts after this one's message
-                else:
-                    texts.append(text)
-                    left -= 1
-                    if gbregistry.GB_CODE.search(text):
-                        left = 0  # the page of its code ends torch's message
-                    elif _EXPLANATION.match(text) or gbregistry.lookup_type(text):
-                        ctx[3] = True
-            ctx[1] = left
-            if left > 0:
-                keep.append(ctx)
-            else:
-                self.close(ctx)
-        self.contexts = keep
-
-    def close(self, ctx):
-        gb = gbregistry.lookup("\n".join(ctx[2]))
-        for hit in ctx[0]:
-            hit.gb = gb
-
     def finish(self, n: int) -> Explanation:
-        for ctx in self.contexts:
-            self.close(ctx)
+        for cls, hint, at, shown, torch_hint in self.guards.close():
+            self.record(cls, hint, at, shown, torch_hint=torch_hint)
+        self.contexts.close_all()
         if self.saw_compile:
             for cls, hint, line_no, text in self.needs_compile:
                 self.record(cls, hint, line_no, text)
@@ -209,8 +221,10 @@ class _Reader:
         for h in self.findings:  # torch raises the recompile limit as a graph break
             if h.cls == "graph_break" and h.gb and limit and h.gb["code"] == limit["code"]:
                 self.counts["graph_break"] -= 1
-                h.cls, h.raised, h.gb = "recompile_limit", False, None
+                h.cls, h.raised = "recompile_limit", False
                 self.counts["recompile_limit"] = self.counts.get("recompile_limit", 0) + 1
+            if h.cls == "recompile_limit" and h.gb is None:
+                h.gb = limit  # the registry's entry for the limit (GB0039 in 2.13)
         self.findings.sort(key=lambda h: h.line)
         counts = {k: v for k, v in self.counts.items() if v}
         return Explanation(self.findings, counts, n, self.hints)
@@ -224,9 +238,10 @@ def explain_lines(lines) -> Explanation:
         batch = list(itertools.islice(it, BATCH))
         if not batch:
             break
+        reader.batches = (reader.batches[2], reader.batches[3], batch, base)
         block = "".join(batch)
         low = block.lower()
-        if not reader.saw_compile and ("compil" in low or "inductor" in low):
+        if not reader.saw_compile and _ABOUT_COMPILE.search(low):
             reader.saw_compile = True
         ends = list(itertools.accumulate(map(len, batch)))
         i, count = 0, len(batch)

@@ -1,11 +1,14 @@
 """What explain found: one result that prints itself (like torch._dynamo.explain's), with
-the root cause first and each graph break's entry in torch's registry."""
+the root cause first, torch's own words about it first (its explanation and hints, the phase
+its traceback says, its registry code), and each graph break's entry in torch's registry."""
 from __future__ import annotations
 
 import dataclasses
 
 from ..vocab.findings import CLASSES
-from .linetext import EXPLAIN_ORDER, TIER
+from ..vocab.messages import HIDES_FAILURE_RE
+from .linetext import _EXC_START, EXPLAIN_ORDER, TIER
+
 
 @dataclasses.dataclass
 class Hit:
@@ -13,7 +16,19 @@ class Hit:
     line: int
     text: str
     raised: bool = False  # the exception itself (a graph break under fullgraph=True)
-    gb: dict | None = None  # torch's registry entry, for a graph break
+    gb: dict | None = None  # torch's registry entry, for a graph break or an error with a code
+    phase: dict | None = None  # the phase an error came from (explain/phase.py)
+    torch: dict | None = None  # torch's words: structured error, cause, advice (context.py)
+    torch_hint: str | None = None  # a hint torch wrote on the line itself (a guard's HINT)
+
+    def advice(self) -> list:
+        """What torch says to do, in its order (a fix that only hides the failure last)."""
+        said = list((self.torch or {}).get("advice") or [])
+        if self.torch_hint:
+            said.append(self.torch_hint)
+        if not said and self.gb and self.cls == "graph_break":
+            said = [h for h in self.gb["hints"] if "{" not in h]
+        return said
 
     def to_json(self) -> dict:
         out = {"class": self.cls, "line": self.line, "text": self.text}
@@ -21,9 +36,14 @@ class Hit:
             out.update(code=self.gb["code"], gb_type=self.gb["type"],
                        explanation=self.gb["explanation"], hints=self.gb["hints"],
                        url=self.gb["url"])
+        if self.phase:
+            out["phase"] = dict(self.phase)
+        if self.torch or self.torch_hint:
+            out["torch"] = {"cause": (self.torch or {}).get("cause"),
+                            "explanation": (self.torch or {}).get("explanation"),
+                            "hints": (self.torch or {}).get("hints") or [],
+                            "advice": self.advice()}
         return out
-
-
 
 
 @dataclasses.dataclass
@@ -36,14 +56,44 @@ class Explanation:
     hints: dict
 
     @property
-    def primary(self) -> str | None:
+    def primary_hit(self) -> Hit | None:
         best = None
         for h in self.findings:
             tier = TIER["compile_error"] if h.raised else TIER[h.cls]
             key = (tier, h.line)
             if best is None or key < best[0]:
-                best = (key, h.cls)
+                best = (key, h)
         return best[1] if best else None
+
+    @property
+    def primary(self) -> str | None:
+        hit = self.primary_hit
+        return hit.cls if hit else None
+
+    def _words_of(self, cls: str) -> Hit | None:
+        """The finding of a class that carries torch's words, else its first exception line
+        (not a frame's `raise ...` source line), else its first."""
+        hits = [h for h in self.findings if h.cls == cls]
+        return next((h for h in hits if h.torch or h.torch_hint),
+                    next((h for h in hits if _EXC_START.match(h.text)),
+                         hits[0] if hits else None))
+
+    def cause_and_fix(self) -> tuple:
+        """(cause lines, fix lines): torch's words first, explain's class sentence after; a
+        fix that only hides the failure never before one torch names."""
+        p = self.primary
+        c = CLASSES[p]
+        hit = self._words_of(p)
+        cause, fix = [], []
+        said = (hit.torch or {}).get("cause") if hit else None
+        if said:
+            cause.append(f"torch: {said}")
+        cause.append(c.cause)
+        advice = hit.advice() if hit else []
+        fix += [f"torch: {a}" for a in advice if not HIDES_FAILURE_RE.search(a)]
+        fix.append(c.fix if not fix else f"else: {c.fix}")
+        fix += [f"torch: {a}" for a in advice if HIDES_FAILURE_RE.search(a)]
+        return cause, fix
 
     def graph_breaks(self) -> list:
         """The graph breaks by registry entry: code, type, explanation, hints, url, lines."""
@@ -61,7 +111,13 @@ class Explanation:
                "findings": [h.to_json() for h in self.findings],
                "counts": self.counts, "lines_read": self.lines_read}
         if p:
-            out.update(cause=CLASSES[p].cause, fix=CLASSES[p].fix, rung=CLASSES[p].rung)
+            cause, fix = self.cause_and_fix()
+            out.update(cause=" ".join(cause), fix=" ".join(fix), rung=CLASSES[p].rung)
+            hit = self._words_of(p)
+            if hit.phase:
+                out["phase"] = dict(hit.phase)
+            if hit.gb:
+                out["code"] = hit.gb["code"]
         breaks = self.graph_breaks()
         if breaks:
             out["graph_breaks"] = breaks
@@ -73,8 +129,17 @@ class Explanation:
             return (f"compilecheck explain: nothing in the finding vocabulary in "
                     f"{self.lines_read} lines.")
         c = CLASSES[p]
-        out = [f"Primary: {p}", f"  cause: {c.cause}", f"  fix:   {c.fix}",
-               f"  rung:  {c.rung} (see docs/ladder.md)"]
+        cause, fix = self.cause_and_fix()
+        hit = self._words_of(p)
+        out = [f"Primary: {p}", f"  cause: {cause[0]}"] + [f"         {x}" for x in cause[1:]]
+        out += [f"  fix:   {fix[0]}"] + [f"         {x}" for x in fix[1:]]
+        after = "; only after torch's fix above: it hides the failure" if \
+            c.rung == "suppress-errors" and fix[0].startswith("torch:") else ""
+        out.append(f"  rung:  {c.rung} (see docs/ladder.md{after})")
+        if hit.phase:
+            out.append(f"  phase: {hit.phase['name']} ({hit.phase['how']})")
+        if hit.gb and p != "graph_break":
+            out.append(f"  code:  {hit.gb['code']} {hit.gb['type']} ({hit.gb['url']})")
         if p in self.hints:
             out.append(f"  note:  {self.hints[p]}")
         out.append("")
@@ -86,7 +151,8 @@ class Explanation:
             note = f" {self.hints[cls]}" if cls in self.hints else ""
             out.append(f"  {cls} ({self.counts[cls]}){note}")
             for h in hits[:5]:
-                out.append(f"    line {h.line}: {h.text[:160]}")
+                code = f" [{h.gb['code']}]" if h.gb and cls != "graph_break" else ""
+                out.append(f"    line {h.line}: {h.text[:160]}{code}")
             if self.counts[cls] > 5:
                 out.append(f"    ... {self.counts[cls] - 5} more")
         breaks = [b for b in self.graph_breaks() if b.get("code")]
@@ -96,7 +162,7 @@ class Explanation:
             for b in breaks:
                 where = ", ".join(str(n) for n in b["lines"][:5])
                 out.append(f"  {b['code']} {b['type']} (line {where})")
-                if b["explanation"]:
+                if b["explanation"] and b["explanation"] != b["type"]:
                     out.append(f"    why:  {b['explanation'][:300]}")
                 for hint in b["hints"][:3]:
                     out.append(f"    hint: {hint[:300]}")

@@ -37,6 +37,12 @@ I = re.I
 # `E   ` (pytest), `- ` (pytest summary) or a colon (one exception wrapping another)
 _AT = r"(?:^|(?<=[\s`'\"*>(|:]))"
 
+# a line that says there is no NaN, or code that makes or tests one, is not a NaN found
+_NO_NAN = (r"^(?!.*(?:\b(?:no|not|without|never|zero|free of|avoid\w*|prevent\w*|check\w*|"
+           r"detect\w*|handl\w*)\b[^\n.]{0,25}\b(?:nan|inf)s?\b|isnan|isinf|nan_to_num|"
+           r"float\(['\"]-?(?:nan|inf)|(?:math|np|numpy|torch)\.(?:nan|inf)\b|masked_fill|"
+           r"\bfill_?\())")
+
 PATTERNS: dict[str, TextPatterns] = {
     "cudagraph_overwrite": TextPatterns(((OVERWRITE_RE, None),), ("overwritten",)),
     "kept_output_overwritten": TextPatterns(
@@ -64,12 +70,13 @@ PATTERNS: dict[str, TextPatterns] = {
                            r"(?:\w+\s+){0,2}(?:an?\s+)?(?:OOM|out[- ]of[- ]memory)|"
                            r"out-of-memory error occurs", I)),
     "crash": TextPatterns(
-        ((re.compile(r"Segmentation fault|core dumped|Fatal Python error|\bSIGSEGV\b|"
+        ((re.compile(r"Segmentation fault|\bseg ?fault(?:s|ed|ing)?\b|core dumped|"
+                     r"Fatal Python error|\bSIGSEGV\b|"
                      r"\bSIGABRT\b|\bSIGBUS\b|terminate called after|worker died|"
                      r"^={3,} backtrace \(tid:|\bfree\(\): invalid|double free or corruption|"
                      r"Caught signal \d+|BrokenProcessPool|terminated abruptly|"
                      r"exitcode\s*:\s*-(?:6|9|11)\b|Illegal instruction", I), None),),
-        ("segmentation", "core dumped", "fatal python", "sigsegv", "sigabrt", "sigbus",
+        ("segmentation", "segfault", "seg fault", "core dumped", "fatal python", "sigsegv", "sigabrt", "sigbus",
          "terminate called", "worker died", "backtrace", "free()", "double free",
          "caught signal", "brokenprocesspool", "terminated abruptly", "exitcode",
          "illegal instruction")),
@@ -83,14 +90,18 @@ PATTERNS: dict[str, TextPatterns] = {
                      r"GuardOnDataDependentSymNode|InternalTorchDynamoError|"
                      r"Could not guard on data-dependent|torch\._dynamo\.exc\.UserError|"
                      r"torch\._dynamo\.exc\.TorchRuntimeError|backend='?\w+'? raised|"
-                     r"ptxas (?:fatal|error)|CompilationError|triton.*(?:error|failed)|"
+                     r"ptxas (?:fatal|error)|CompilationError|"
                      # raised; not one autotuning choice dropped ("... OutOfResources: ...
                      # Ignoring this choice.", which select_algorithm logs and goes on)
                      r"(?:Exception|Error:?)\s+No valid triton configs|"
                      r"No valid triton configs\.?\s*$|"
                      # the C compiler a kernel's build runs, failing (a header missing)
                      r"fatal error: [\w./+-]+: No such file or directory|"
-                     r"\bERROR\b.*\bInductorError\b", I), None),),
+                     r"\bERROR\b.*\bInductorError\b", I), None),
+         # a Triton error (one sentence names both): building a kernel, or launching one; the
+         # phase decides (explain/phase.py), a build when nothing says
+         (re.compile(r"triton[\w.]*\b[^.\n]{0,60}?\b(?:error|failed|failure)\b", I), None,
+          "phase")),
         ("backendcompilerfailed", "inductorerror", "cppcompileerror", "loweringexception",
          "guardondatadependent", "internaltorchdynamoerror", "data-dependent", "usererror",
          "torchruntimeerror", "raised", "ptxas", "compilationerror", "triton", "fatal error:"),
@@ -121,12 +132,51 @@ PATTERNS: dict[str, TextPatterns] = {
           None),
          # NaN or inf in the compiled run only
          (re.compile(r"\bcompil\w*\b[^\n]{0,60}\bhas_(?:nan|inf)\s*[=:]\s*True", I), None),
+         # inductor's nan_asserts: the generated code's own check of a buffer (codegen/wrapper.py)
+         (re.compile(r"assert not \w+\.is(?:nan|inf)\(\)\.any\(\)\.item\(\)"),
+          "inductor's nan_asserts found NaN or Inf in a buffer of the compiled graph"),
          (re.compile(r"\bNaN loss\b|\bloss\s*[:=]\s*nan\b|\bnan loss\b", I), None,
-          "needs_compile")),
+          "needs_compile"),
+         # in a log about torch.compile: an error figure however worded ("max per-element
+         # relative error vs eager is ~1.7", "rel_err=0.3", "abs diff 12.5"), not a tolerance
+         (re.compile(r"\b(?:rel(?:ative)?|abs(?:olute)?)\.?[ _-]?(?:err(?:or)?s?|diff(?:erence)?s?|"
+                     r"deviations?|discrepanc(?:y|ies))\b(?![ _-]?(?:tol|threshold))"
+                     r"[^\n]{0,40}?(?:[:=~]|\bis\b|\bof\b|\bvs\.?\b|\bup to\b)\s*~?\s*"
+                     r"-?\d*\.?\d+(?:e-?\d+)?", I), None, "needs_compile"),
+         # NaN or Inf in what the compiled code gives ("causes nans to appear in the forward
+         # pass", "logits: tensor([nan, ...", "NaN log-probs with CUDA graphs on")
+         (re.compile(_NO_NAN + r".*?(?:(?<![\w'\".(])(?:nan|inf)s?\b(?!\s*[(=])[^\n]{0,50}?\b(?:appear\w*|"
+                     r"outputs?|values?|logits|log[-_ ]?probs?|loss(?:es)?|gradients?|grads?|"
+                     r"activations?|results?|predictions?|in the (?:forward|backward))\b|"
+                     r"\b(?:produc\w+|gives?|gave|returns?|returned|outputs?|yields?|getting|got|"
+                     r"seeing|appears?|contains?|becomes?|became|turns? (?:in)?to|results? in|"
+                     r"caus\w+|full of|all)\b[^\n.]{0,60}?(?<![\w'\".(])(?:nan|inf)s?\b(?!\s*[(=])|"
+                     r"\b(?:logits|log[-_ ]?probs?|outputs?|out|result|preds?|y)\s*[:=]\s*"
+                     r"(?:tensor\()?\[*\s*-?(?:nan|inf)\b|"
+                     r"\b(?:logits|log[-_ ]?probs?|outputs?|loss(?:es)?|gradients?|grads?|"
+                     r"predictions?|results?|values?)\b[^\n.]{0,20}\b(?:are|is|were|was|become|"
+                     r"became|turn|turned|go|went|get|got)\b[^\n.]{0,10}?\b(?:nan|inf)s?\b)", I),
+          None, "needs_compile"),
+         # the mismatch told in words, in a log about torch.compile ("wrong results", "the
+         # outputs don't match", "accuracy drops")
+         (re.compile(r"\b(?:wrong|incorrect|different|inconsistent|mismatch(?:ed|ing)?|garbage|"
+                     r"corrupt(?:ed)?)\s+(?:numerical\s+)?(?:results?|outputs?|numerics|"
+                     r"predictions?|logits|answers?|generations?)\b(?!\s+(?:shapes?|sizes?|"
+                     r"types?|dtypes?|devices?|lengths?|names?|formats?|files?|dir\w*|paths?|"
+                     r"modes?|specs?))|"
+                     r"\b(?:results?|outputs?|numerics|predictions?|logits|generations?)\s+"
+                     r"(?:are\s+|is\s+|were\s+|was\s+)?(?:differ(?:s|ent)?|mismatch(?:es|ed)?|"
+                     r"diverg\w*|(?:do|does|did)(?:n't| not) match|wrong|incorrect|"
+                     r"inconsistent)\b|\b(?:accuracy|numerical|precision)\s+(?:drops?|regress\w*|"
+                     r"degrad\w*|mismatch\w*|discrepanc\w*)", I), None, "needs_compile")),
         ("max abs", "max_abs", "maxabs", "maximum abs", "max rel", "max_rel", "maximum rel",
          "max diff", "max_diff", "allclose", "mismatched elements", "accuracy", "not close",
          "not equal", "fail_accuracy", "greatest", "has_nan", "has_inf", "nan loss", "loss:nan",
-         "loss: nan", "loss=nan", "loss = nan")),
+         ".isnan().any()", ".isinf().any()",
+         "loss: nan", "loss=nan", "loss = nan", "rel", "abs", "nan", "inf ", "infs", "inf,",
+         "inf]", "inf)", "inf.", "inf\n", "wrong", "incorrect", "different", "inconsistent",
+         "mismatch", "garbage", "corrupt", "diverg", "n't match", "not match", "numerical",
+         "precision")),
     "recompile_limit": TextPatterns(
         ((RECOMPILE_LIMIT_RE, None),),
         ("recompile_limit", "cache_size_limit", "failonrecompilelimithit", "cache limit",
@@ -135,11 +185,22 @@ PATTERNS: dict[str, TextPatterns] = {
         ((re.compile(r"quantile\(\) input tensor is too large"),
           "torch.quantile over more than 2**24 values: calibrate over fewer tokens "
           "(subsample) or use kthvalue"),
+         # any error raised; one raised in a compile phase is a compile error (explain/phase.py)
          (re.compile(_AT + r"(?:[A-Za-z_]\w*\.)*(?:RuntimeError|ValueError|TypeError|"
                      r"AssertionError|IndexError|KeyError|AttributeError|NotImplementedError|"
-                     r"ZeroDivisionError|Exception):\s*\S|\bCUDA error:\s*\S"), None),
-         (re.compile(r"^(?:[\w.]+\.)?AssertionError\s*$"), None)),
-        ("quantile", "error", "exception"),
+                     r"ZeroDivisionError|AcceleratorError|Exception):\s*\S|\bCUDA error:\s*\S"),
+          None, "phase"),
+         (re.compile(r"^(?:[\w.]+\.)?AssertionError\s*$"), None, "phase"),
+         # the CUDA runtime's own words, without the "RuntimeError: CUDA error:" line: a stream
+         # capture refused, a device fault, and the note torch adds to every CUDA error
+         (re.compile(r"\bcudaError\w+|\bCUDA_ERROR_\w+|operation not permitted when stream is "
+                     r"capturing|operation failed due to a previous error during capture|"
+                     r"stream is capturing|CUDA kernel errors might be asynchronously reported|"
+                     r"device-side assert triggered|an illegal memory access was encountered|"
+                     r"misaligned address|unspecified launch failure", I), None, "phase")),
+        ("quantile", "error", "exception", "cudaerror", "cuda_error", "stream is capturing",
+         "during capture", "asynchronously reported", "device-side assert",
+         "illegal memory access", "misaligned address", "launch failure"),
         # the error set_stance("fail_on_recompile") raises is the recompile (eval_frame.py)
         exclude=re.compile(r"Detected recompile when torch\.compile stance")),
     "cudagraph_never_recorded": TextPatterns(((PENDING_BACKWARD_RE, None),),
@@ -169,6 +230,11 @@ PATTERNS: dict[str, TextPatterns] = {
     "recompile": TextPatterns(
         ((re.compile(r"Recompiling function|guard failure|size mismatch at index|"
                      r"stride mismatch at index|\bDetected recompile\b|Recompile Reasons|"
-                     r"__recompiles", I), None),),
-        ("recompiling", "guard failure", "size mismatch", "stride mismatch", "recompile")),
+                     r"__recompiles", I), None),
+         # told in words: recompiling again and again
+         (re.compile(r"\b(?:keeps?|kept|constantly|always|repeatedly)\s+recompil\w*|"
+                     r"\brecompil\w*\s+(?:on\s+)?(?:every|each)\s+(?:step|call|iteration|time|"
+                     r"batch|forward|token|request)|\b(?:frequent|excessive|constant|repeated|"
+                     r"endless)\s+recompil\w*", I), None)),
+        ("recompiling", "guard failure", "size mismatch", "stride mismatch", "recompil")),
 }

@@ -17,18 +17,20 @@ class Finding:
     attribute: str | None = None  # the dotted path of the module state it is about
     predicts: str | None = None  # what it becomes under CUDA graphs (a class), if it does
     instances: list | None = None  # the dotted paths of every module instance it covers
+    code: str | None = None  # torch's graph-break registry code (GB0039), where it has one
 
     def to_json(self) -> dict:
         d = {"class": self.cls, "detail": self.detail, "where": self.where}
         d.update({k: v for k, v in (("attribute", self.attribute),
                                     ("predicts", self.predicts),
-                                    ("instances", self.instances)) if v})
+                                    ("instances", self.instances),
+                                    ("code", self.code)) if v})
         return d
 
     @classmethod
     def from_json(cls, d: dict) -> "Finding":
         return cls(d["class"], d.get("detail", ""), d.get("where"), d.get("attribute"),
-                   d.get("predicts"), d.get("instances"))
+                   d.get("predicts"), d.get("instances"), d.get("code"))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,7 +1,10 @@
-"""Regenerate the logs in this folder from real torch runs (CPU): python make_logs.py
+"""Regenerate the logs in this folder from real torch runs (CPU): python make_logs.py [NAME ...]
 
 Each scenario is a small real program run in a fresh interpreter with TORCH_LOGS set; its
 stdout and stderr are saved verbatim as NAME.log. INDEX.md lists every log and its source.
+`cpu271_*` scenarios run under another torch (2.7.1, the users' pin): set TORCH271_PYTHON to
+its interpreter (`python3 -m venv V && V/bin/pip install torch==2.7.1`); without it they are
+skipped.
 """
 import os
 import subprocess
@@ -80,7 +83,157 @@ SCENARIOS = {
             f(torch.randn(8))
         print("all good")
     """),
+
+    # ------------------------------------------------------------ issue 28: guard records
+    # module state changed in forward (a counter), TORCH_LOGS=recompiles_verbose
+    "cpu_guard_self_counter_verbose": ("recompiles_verbose", """
+        import torch
+        class Counter(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = torch.nn.Linear(4, 4)
+                self.calls = 0
+            def forward(self, x):
+                self.calls += 1
+                return self.lin(x) * self.calls
+        m = torch.compile(Counter())
+        for _ in range(4):
+            m(torch.randn(2, 4))
+    """),
+    # module state reached through an argument: a KV cache's fill level
+    "cpu_guard_arg_module_kv": ("recompiles", """
+        import torch
+        class KVCache(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.size = 0
+                self.register_buffer("k", torch.zeros(8, 4))
+            def append(self, k):
+                self.k[self.size] = k
+                self.size += 1
+        class Attn(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.kv_cache = KVCache()
+        class Decoder(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.layers = torch.nn.ModuleDict({"attn": Attn()})
+        @torch.compile
+        def decode_step(x, model):
+            cache = model.layers["attn"].kv_cache
+            cache.append(x)
+            return cache.k[: cache.size].sum(0)
+        model = Decoder()
+        for _ in range(4):
+            decode_step(torch.randn(4), model)
+    """),
+    # optimizer state: a user's optimizer keeping a plain-int step count, its step compiled
+    "cpu_guard_optimizer_step_verbose": ("recompiles_verbose", """
+        import torch
+        class SGDCount(torch.optim.Optimizer):
+            def __init__(self, params, lr=0.1):
+                super().__init__(params, dict(lr=lr))
+            @torch.no_grad()
+            def step(self):
+                for group in self.param_groups:
+                    for p in group["params"]:
+                        state = self.state[p]
+                        if len(state) == 0:
+                            state["step"] = 0
+                        state["step"] += 1
+                        p.add_(p.grad, alpha=-group["lr"] / state["step"])
+        w = torch.nn.Parameter(torch.randn(4))
+        opt = SGDCount([w])
+        step = torch.compile(opt.step)
+        for _ in range(4):
+            (w * w).sum().backward()
+            step()
+            opt.zero_grad()
+    """),
+    # a global config value changed between calls: a recompile, not module state
+    "cpu_guard_global_flag": ("recompiles", """
+        import torch
+        class Config:
+            use_gelu = True
+        CONFIG = Config()
+        @torch.compile
+        def act(x):
+            return torch.nn.functional.gelu(x) if CONFIG.use_gelu else torch.relu(x)
+        act(torch.randn(4))
+        CONFIG.use_gelu = False
+        act(torch.randn(4))
+    """),
+    # ------------------------------------------------------------ torch's structured error
+    # a custom op without a fake implementation (torch 2.13 explains it: Explanation, Hint)
+    "cpu_custom_op_no_fake": ("", """
+        import torch
+        @torch.library.custom_op("mylib::scale_rows", mutates_args=())
+        def scale_rows(x: torch.Tensor) -> torch.Tensor:
+            return x * 2
+        def f(x):
+            return scale_rows(x).sin()
+        torch.compile(f)(torch.randn(4))
+    """),
+    # ------------------------------------------------------------ the phase of an error
+    # an index past the end: raised by the compiled kernel's bounds check while it runs
+    "cpu_runtime_index_out_of_bounds": ("", """
+        import torch
+        def gather(x, idx):
+            return x[idx] * 2
+        cf = torch.compile(gather)
+        x = torch.randn(4)
+        cf(x, torch.tensor([0, 1]))
+        cf(x, torch.tensor([0, 9]))
+    """),
+    # no C++ compiler: inductor's build fails
+    "cpu_build_no_cxx_compiler": ("", """
+        import torch
+        torch._inductor.config.cpp.cxx = ("no-such-c++-compiler",)
+        torch.compile(lambda x: x.sin() + 1)(torch.randn(8))
+    """),
+    # inductor's nan_asserts: a NaN in a compiled buffer, raised by the generated code
+    "cpu_nan_asserts_compiled": ("", """
+        import torch
+        torch._inductor.config.nan_asserts = True
+        def f(x):
+            return torch.log(x - 1.0) * 2
+        torch.compile(f)(torch.rand(8))
+    """),
+    # ------------------------------------------------------------ compile figures
+    # a Python loop unrolled into the graph: the first call against an eager one, and torch's
+    # compile-time table
+    "cpu_slow_compile_unrolled_loop": ("", """
+        import time
+        import torch
+        from torch._dynamo.utils import compile_times
+        ws = [torch.randn(16, 16) for _ in range(120)]
+        def f(x):
+            for w in ws:
+                x = torch.tanh(x @ w) + x
+            return x
+        x = torch.randn(4, 16)
+        t = time.perf_counter(); f(x); eager = time.perf_counter() - t
+        cf = torch.compile(f)
+        t = time.perf_counter(); cf(x); first = time.perf_counter() - t
+        t = time.perf_counter(); cf(x); second = time.perf_counter() - t
+        print(f"eager call: {eager * 1000:.2f} ms")
+        print(f"first compiled call (includes compilation): {first:.2f} s")
+        print(f"second compiled call: {second * 1000:.2f} ms")
+        print(compile_times())
+    """),
+    # a short compile and torch's table: nothing slow
+    "cpu_compile_times_clean": ("", """
+        import torch
+        from torch._dynamo.utils import compile_times
+        torch.compile(lambda x: x.relu() * 2)(torch.randn(8))
+        print(compile_times())
+    """),
 }
+# the same programs under torch 2.7.1 (TORCH271_PYTHON)
+for _name in ("cpu_guard_self_counter_verbose", "cpu_guard_optimizer_step_verbose",
+              "cpu_guard_global_flag", "cpu_custom_op_no_fake"):
+    SCENARIOS[_name.replace("cpu_", "cpu271_", 1)] = SCENARIOS[_name]
 
 
 def main():
@@ -89,10 +242,16 @@ def main():
     for name, (logs, code) in SCENARIOS.items():
         if only and name not in only:
             continue
+        python = sys.executable
+        if name.startswith("cpu271_"):
+            python = os.environ.get("TORCH271_PYTHON")
+            if not python:
+                print(name, "skipped: TORCH271_PYTHON is not set")
+                continue
         e = dict(env)
         if logs:
             e["TORCH_LOGS"] = logs
-        p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=e,
+        p = subprocess.run([python, "-c", textwrap.dedent(code)], env=e,
                            capture_output=True, text=True, timeout=600)
         with open(os.path.join(HERE, name + ".log"), "w") as f:
             f.write(p.stdout + p.stderr)
