@@ -1,6 +1,11 @@
 """Score a compilecheck executable's `explain --json` on the blind28 logs against the frozen labels.
 
-usage: python tests/data/blind28/score.py PATH/TO/compilecheck [--truth FILE] [--logs DIR]
+usage: python tests/data/blind28/score.py PATH/TO/compilecheck [--truth FILE ...] [--logs DIR]
+
+`--truth` may be given more than once (batch 1: TRUTH.frozen.md, the default; batch 2:
+TRUTH2.frozen.md); the logs of all the files given are scored together, with the totals of each
+file after the combined totals. Each labels file is checked against the sha256 file beside it
+(TRUTH.frozen.md against TRUTH.frozen.sha256, TRUTH2.frozen.md against TRUTH2.frozen.sha256).
 
 Standard library only. Prints a markdown report: one row per log, then the totals (primary class right
 overall, on pasted logs and on prose; the graph-break code named where the labels have one; the `also`
@@ -77,22 +82,66 @@ def frac(ok: int, n: int) -> str:
     return f"{ok}/{n} ({100.0 * ok / n:.1f}%)" if n else "0/0"
 
 
+def sha_file_for(truth_path: pathlib.Path) -> pathlib.Path:
+    """TRUTH.frozen.md -> TRUTH.frozen.sha256 (the digest file frozen beside the labels)."""
+    return truth_path.with_suffix(".sha256")
+
+
+def print_totals(results: list) -> None:
+    def count(pred):
+        sel = [(r, s) for r, s in results if pred(r)]
+        return sum(1 for _, s in sel if s["primary_ok"]), len(sel)
+
+    print("| measure | score |")
+    print("|---|---|")
+    print(f"| primary right, all | {frac(*count(lambda r: True))} |")
+    print(f"| primary right, pasted logs (kind log) | {frac(*count(lambda r: r['kind'] == 'log'))} |")
+    print(f"| primary right, prose | {frac(*count(lambda r: r['kind'] == 'prose'))} |")
+    print(f"| primary right, forum/Q&A/blog pages | {frac(*count(lambda r: r['venue'] == 'page'))} |")
+    print(f"| primary right, issue threads | {frac(*count(lambda r: r['venue'] == 'issue'))} |")
+    with_code = [s for r, s in results if r["gb"]]
+    print(f"| graph-break code named where labelled | {frac(sum(1 for s in with_code if s['code_ok']), len(with_code))} |")
+    also_total = sum(len(r["also"]) for r, _ in results)
+    also_found = also_total - sum(len(s["also_missing"]) for _, s in results)
+    print(f"| `also` classes found | {frac(also_found, also_total)} |")
+    nones = [s for r, s in results if r["primary"] == "none"]
+    print(f"| nothing claimed where the labels say none | {frac(sum(1 for s in nones if s['none_ok']), len(nones))} |")
+    errors = sum(1 for _, s in results if s["error"])
+    print(f"| logs the tool could not read | {errors} |")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("exe", help="path of the compilecheck executable to score")
-    ap.add_argument("--truth", default=str(HERE / "TRUTH.frozen.md"))
+    ap.add_argument("--truth", action="append", default=None,
+                    help="a frozen labels file; repeat to score batches together "
+                         "(default: TRUTH.frozen.md, batch 1)")
     ap.add_argument("--logs", default=str(HERE / "logs"))
     ap.add_argument("--timeout", type=float, default=300.0)
     args = ap.parse_args()
 
-    truth_path = pathlib.Path(args.truth)
-    rows = read_truth(truth_path)
-    digest = hashlib.sha256(truth_path.read_bytes()).hexdigest()
-    frozen = HERE / "TRUTH.frozen.sha256"
-    expected = frozen.read_text().split()[0] if frozen.exists() else ""
+    truth_paths = [pathlib.Path(t) for t in (args.truth or [str(HERE / "TRUTH.frozen.md")])]
+    for truth_path in truth_paths:
+        if not truth_path.is_file():
+            print(f"error: no labels file {truth_path}", file=sys.stderr)
+            return 2
     print(f"# blind28 score of `{args.exe}`\n")
-    print(f"labels: `{truth_path.name}` sha256 {digest} "
-          f"({'matches' if digest == expected else 'DOES NOT MATCH'} TRUTH.frozen.sha256); {len(rows)} logs\n")
+    rows, source_of = [], {}
+    for truth_path in truth_paths:
+        file_rows = read_truth(truth_path)
+        digest = hashlib.sha256(truth_path.read_bytes()).hexdigest()
+        frozen = sha_file_for(truth_path)
+        expected = frozen.read_text().split()[0] if frozen.exists() else ""
+        print(f"labels: `{truth_path.name}` sha256 {digest} "
+              f"({'matches' if digest == expected else 'DOES NOT MATCH'} {frozen.name}); {len(file_rows)} logs\n")
+        for row in file_rows:
+            if row["file"] in source_of:
+                print(f"error: {row['file']} is labelled in both {source_of[row['file']]} and {truth_path.name}")
+                return 2
+            source_of[row["file"]] = truth_path.name
+        rows += file_rows
+    if len(truth_paths) > 1:
+        print(f"{len(rows)} logs in all\n")
 
     results = []
     for row in rows:
@@ -111,27 +160,12 @@ def main() -> int:
               f"{'ok' if res['primary_ok'] else 'MISS'} | {row['gb'] or '-'} {code} | {named} | "
               f"{','.join(res['also_missing']) or '-'} |")
 
-    def count(pred):
-        sel = [(r, s) for r, s in results if pred(r)]
-        return sum(1 for _, s in sel if s["primary_ok"]), len(sel)
-
     print("\n## Totals\n")
-    print("| measure | score |")
-    print("|---|---|")
-    print(f"| primary right, all | {frac(*count(lambda r: True))} |")
-    print(f"| primary right, pasted logs (kind log) | {frac(*count(lambda r: r['kind'] == 'log'))} |")
-    print(f"| primary right, prose | {frac(*count(lambda r: r['kind'] == 'prose'))} |")
-    print(f"| primary right, forum/Q&A/blog pages | {frac(*count(lambda r: r['venue'] == 'page'))} |")
-    print(f"| primary right, issue threads | {frac(*count(lambda r: r['venue'] == 'issue'))} |")
-    with_code = [s for r, s in results if r["gb"]]
-    print(f"| graph-break code named where labelled | {frac(sum(1 for s in with_code if s['code_ok']), len(with_code))} |")
-    also_total = sum(len(r["also"]) for r, _ in results)
-    also_found = also_total - sum(len(s["also_missing"]) for _, s in results)
-    print(f"| `also` classes found | {frac(also_found, also_total)} |")
-    nones = [s for r, s in results if r["primary"] == "none"]
-    print(f"| nothing claimed where the labels say none | {frac(sum(1 for s in nones if s['none_ok']), len(nones))} |")
-    errors = sum(1 for _, s in results if s["error"])
-    print(f"| logs the tool could not read | {errors} |")
+    print_totals(results)
+    if len(truth_paths) > 1:
+        for truth_path in truth_paths:
+            print(f"\n### Totals, `{truth_path.name}` only\n")
+            print_totals([(r, s) for r, s in results if source_of[r["file"]] == truth_path.name])
 
     print("\n## Primary by labelled class\n")
     print("| class | logs | right | explain said instead |")
