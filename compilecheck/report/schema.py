@@ -102,7 +102,9 @@ def _v2() -> dict:
     finding["properties"].update({"attribute": {"type": ["string", "null"]},
                                   "predicts": {"type": ["string", "null"]},
                                   # every module instance one (class, write site) covers
-                                  "instances": {"type": "array", "items": {"type": "string"}}})
+                                  "instances": {"type": "array", "items": {"type": "string"}},
+                                  # torch's graph-break registry code, where it has one
+                                  "code": {"type": ["string", "null"]}})
     rung = props["ladder"]["items"]
     rung["required"] += ["keeps_numerics", "speedup_range", "basis"]
     rung["properties"].update({
