@@ -94,12 +94,15 @@ def main(debug):
                    "empty caches (several whole compiles)")
 @click.option("--calls", type=int, default=None,
               help="policy calls per episode, for the cold-start trade (default 500)")
+@click.option("--ticket", "ticket", default=None, metavar="DIR",
+              help="write a folder to attach to a bug ticket: the reports, a torch-only repro "
+                   "script per distinct failure, the failing cells' TORCH_TRACE logs, a README")
 @click.option("--details", is_flag=True,
               help="after the first screen, the full tables (cells, state writes, call "
                    "patterns, knobs, ladder)")
 def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, act_pct, permute,
              iters, timeout, jobs, seed, probes, patterns, json_path, md_path, log_path, strict,
-             quiet, list_only, policy, details, cold_start, calls):
+             quiet, list_only, policy, details, cold_start, calls, ticket):
     """Compile the probe in every mode, with and without CUDA graphs, and find the rung."""
     # cheap checks first: no torch needed
     if iters < 3:
@@ -111,6 +114,13 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
     _check_out_path("--json", json_path)
     _check_out_path("--markdown", md_path)
     _check_out_path("--log", log_path)
+    if ticket:
+        from .plan.options import OptionError, ticket_folder
+
+        try:
+            ticket_folder(ticket)
+        except OptionError as e:
+            fail(str(e))
     if probes and variants:
         fail("--probe and --variant are exclusive: a probe's cells are named after its factory")
     if probes and policy:
@@ -138,7 +148,7 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
             options = diagnose_options(device, variants, modes, cudagraphs, shape, wbits, abits,
                                        block, act_pct, permute, iters, timeout, jobs, seed,
                                        probes, strict, patterns, policy, cold_start,
-                                       calls)
+                                       calls, ticket)
         except OptionError as e:
             fail(str(e))
         from .diagnose import diagnose as run_diagnosis
@@ -248,6 +258,28 @@ def report_cmd(path, fmt):
     except ReportError as e:
         fail(str(e))
     click.echo(rep.render(fmt))
+
+
+# --------------------------------------------------------------------------- compare
+@main.command("compare")
+@click.argument("paths", nargs=-1, metavar="A.json B.json [C.json ...]")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]),
+              default="table", show_default=True)
+def compare_cmd(paths, fmt):
+    """Several reports side by side (earliest first), differences first; exit 1 when a cell
+    that passed in an earlier report fails in a later one."""
+    from .report.compare import compare, exit_code
+    from .report.compare_layout import render
+    from .report.report import ReportError
+
+    if len(paths) < 2:
+        fail(f"compare: expected at least two reports, earliest first (got {len(paths)})")
+    try:
+        columns, rows = compare(list(paths))
+    except ReportError as e:
+        fail(str(e))
+    click.echo(render(columns, rows, fmt))
+    sys.exit(exit_code(rows))
 
 
 def _log_traceback(path: str):
