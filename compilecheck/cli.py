@@ -94,9 +94,8 @@ def main(debug):
                    "empty caches (several whole compiles)")
 @click.option("--calls", type=int, default=None,
               help="policy calls per episode, for the cold-start trade (default 500)")
-@click.option("--ticket", "ticket", default=None, metavar="DIR",
-              help="write a folder to attach to a bug ticket: the reports, a torch-only repro "
-                   "script per distinct failure, the failing cells' TORCH_TRACE logs, a README")
+@click.option("--ticket", default=None, metavar="DIR", help="a folder for a bug ticket: the "
+              "reports, torch-only repro scripts, TORCH_TRACE logs, a README")
 @click.option("--details", is_flag=True,
               help="after the first screen, the full tables (cells, state writes, call "
                    "patterns, knobs, ladder)")
@@ -114,13 +113,6 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
     _check_out_path("--json", json_path)
     _check_out_path("--markdown", md_path)
     _check_out_path("--log", log_path)
-    if ticket:
-        from .plan.options import OptionError, ticket_folder
-
-        try:
-            ticket_folder(ticket)
-        except OptionError as e:
-            fail(str(e))
     if probes and variants:
         fail("--probe and --variant are exclusive: a probe's cells are named after its factory")
     if probes and policy:
@@ -139,6 +131,7 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
     # Start the workers now: they import torch while this process checks the rest.
     from .diagnose import start_pool
     from .plan.cells import DiagnoseOptions
+    from .report.ticket import TicketWriteError
 
     pool = start_pool(DiagnoseOptions(jobs=jobs or 0, timeout=timeout, device=device))
     try:
@@ -156,6 +149,8 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
         if log_path:
             open(log_path, "w").close()  # a fresh log for this run
         report = run_diagnosis(options, quiet=quiet, pool=pool, log_path=log_path)
+    except TicketWriteError as e:  # the cells ran; the folder could not be written
+        fail(str(e), EXIT_PROBE)
     except KeyboardInterrupt:
         pool.close()
         fail("interrupted before any cell finished", EXIT_INTERRUPTED)
@@ -272,8 +267,6 @@ def compare_cmd(paths, fmt):
     from .report.compare_layout import render
     from .report.report import ReportError
 
-    if len(paths) < 2:
-        fail(f"compare: expected at least two reports, earliest first (got {len(paths)})")
     try:
         columns, rows = compare(list(paths))
     except ReportError as e:

@@ -204,3 +204,16 @@ def test_the_ci_example_runs_commands_compilecheck_accepts():
         known = {o for p in main.commands[name].params for o in p.opts}
         for flag in re.findall(r"(--[\w-]+)", args):
             assert flag in known, (name, flag)
+
+
+def test_compare_needs_no_torch():
+    """The gate job of docs/ci.md installs compilecheck without torch."""
+    import os
+
+    code = ("import sys\nfrom compilecheck.cli import run\n"
+            "try:\n    run(sys.argv[1:])\nexcept SystemExit as e:\n    print('EXIT', e.code)\n"
+            "sys.stderr.write('TORCH_LOADED=%s' % ('torch' in sys.modules))")
+    p = subprocess.run([sys.executable, "-c", code, "compare", str(PIN), str(NOW)],
+                       capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert "TORCH_LOADED=False" in p.stderr and "EXIT 0" in p.stdout, p.stderr[-2000:]

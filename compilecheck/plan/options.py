@@ -41,6 +41,7 @@ def diagnose_options(device, variants, modes, cudagraphs, shape, wbits, abits, b
                      policy=None, cold_start=False, calls=None, ticket=None):
     """``compilecheck diagnose``'s inputs, every one checked (torch is needed here), as the
     DiagnoseOptions they make; OptionError (one line for the user) on the first bad one."""
+    ticket = ticket_folder(ticket) if ticket else None  # before torch is imported
     from .. import probes as builtin
     from ..probes.config import ConfigError, DuQuantConfig
     from .userprobes import ProbeError, call_factory, load_factory, policy_spec, split_spec
@@ -105,7 +106,7 @@ def diagnose_options(device, variants, modes, cudagraphs, shape, wbits, abits, b
         patterns=tuple(dict.fromkeys(("loop", *patterns))) if patterns else DEFAULT_PATTERNS,
         judge_patterns=bool(patterns) and policy is None, policy=policy,
         cold_start=cold_start, calls=calls or 0,
-        ticket=ticket_folder(ticket) if ticket else None)
+        ticket=ticket)
     try:
         plan(options, known)
     except PlanError as e:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from .report import Report
+from .report import Report, ReportError
 
 PASSED = ("pass", "warn")  # diagnose exits 0 on these: the cell passed
 # A compile time is one measurement (no spread), and a warm FX graph cache alone cuts it to
@@ -174,6 +174,9 @@ def differences(cells: list, columns: list[Column]) -> list[tuple[str, str]]:
 def compare(paths: list[str]) -> tuple[list[Column], list[Row]]:
     """The reports at ``paths`` (ReportError for one that is not a report), and one row per
     cell, the rows with differences first."""
+    if len(paths) < 2:
+        raise ReportError(f"compare: expected at least two reports, earliest first (got "
+                          f"{len(paths)})")
     columns = []
     for i, p in enumerate(paths):
         report = Report.load(p)

@@ -17,7 +17,6 @@ import textwrap
 
 from ..plan.spec import CellSpec
 from ..plan.userprobes import probe_source
-from ..run import replay, standalone
 from ..vocab.callpatterns import PATTERNS
 from ..vocab.messages import OVERWRITE_RE
 from ..vocab.results import CellResult
@@ -174,6 +173,8 @@ def _code(module) -> str:
 
 def runtime() -> str:
     """What every script runs: run/standalone.py, then run/replay.py."""
+    from ..run import replay, standalone  # they import torch: only when a script is written
+
     return "\n\n".join(_code(m) for m in (standalone, replay))
 
 

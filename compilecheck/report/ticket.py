@@ -17,6 +17,10 @@ from ..vocab.findings import CLASSES
 from .repro import Failure, needs, script
 
 FAIL_CLASSES = {name for name, c in CLASSES.items() if c.severity == "fail"}
+
+
+class TicketWriteError(OSError):
+    """The folder could not be written (its one line for the user)."""
 REPORT_MD, REPORT_JSON, README = "report.md", "report.json", "README.md"
 
 
@@ -93,7 +97,17 @@ def _status(raw) -> str:
 
 def write(folder: str, report, chosen: list[Failure], traces: list | None,
           timeout: float) -> list[dict]:
-    """Write the folder; returns the report's ``ticket`` entries (one per repro)."""
+    """Write the folder; returns the report's ``ticket`` entries (one per repro).
+    TicketWriteError where the disk refuses."""
+    try:
+        return _write(folder, report, chosen, traces, timeout)
+    except OSError as e:
+        raise TicketWriteError(f"cannot write the ticket folder {folder}: "
+                               f"{e.strerror or e}") from None
+
+
+def _write(folder: str, report, chosen: list[Failure], traces: list | None,
+           timeout: float) -> list[dict]:
     os.makedirs(folder, exist_ok=True)
     env = report.environment
     entries = []
