@@ -69,9 +69,10 @@ TICKET_PROBES = FIXTURES / "ticket_probes.py"
 def ticket_run(tmp_path_factory):
     """diagnose --ticket on modules that really fail under torch.compile on a CPU: a compile
     error, a numeric mismatch, a crash, and a lazy scale whose CUDA-graph failure is
-    predicted. Returns (run, the ticket folder)."""
+    predicted (on the CPU also where a GPU is: its repro then runs there). Returns (run,
+    the ticket folder)."""
     tmp = tmp_path_factory.mktemp("ticket")
-    args = ["diagnose", "--mode", "reduce-overhead", "--call-pattern", "loop",
+    args = ["diagnose", "--device", "cpu", "--mode", "reduce-overhead", "--call-pattern", "loop",
             "--timeout", "180", "--ticket", str(tmp / "ticket")]
     for name in ("layout_fallback", "bf16_euler", "lazy_scale"):
         args += ["--probe", f"{TICKET_PROBES}:{name}"]

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import FIXTURES, ROOT, TICKET_PROBES, run_cli
+from conftest import ROOT, TICKET_PROBES, run_cli
 
 FLEET = ROOT / "tests" / "data" / "fleet"
 GPU = ROOT / "tests" / "data" / "gpu" / "h200-torch2.11.0"
@@ -109,8 +109,9 @@ def fixed_run(tmp_path_factory):
     assert "            return x @ self.w\n" in text
     (tmp / "ticket_probes.py").write_text(text.replace("            return x @ self.w\n",
                                                        "            return x @ self.w.t()\n"))
-    run = run_cli(["diagnose", "--probe", f"{tmp / 'ticket_probes.py'}:layout_fallback",
-                   "--mode", "reduce-overhead", "--call-pattern", "loop"], tmp)
+    run = run_cli(["diagnose", "--device", "cpu", "--probe",
+                   f"{tmp / 'ticket_probes.py'}:layout_fallback", "--mode", "reduce-overhead",
+                   "--call-pattern", "loop"], tmp)
     assert run.rc == 0, run.stderr[-3000:]
     return run
 
