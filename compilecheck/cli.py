@@ -261,18 +261,16 @@ def report_cmd(path, fmt):
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]),
               default="table", show_default=True)
 def compare_cmd(paths, fmt):
-    """Several reports side by side (earliest first), differences first; exit 1 when a cell
-    that passed in an earlier report fails in a later one."""
-    from .report.compare import compare, exit_code
-    from .report.compare_layout import render
+    """Reports side by side (earliest first), differences first; exit 1 on a regression."""
+    from .report.compare_layout import compared
     from .report.report import ReportError
 
     try:
-        columns, rows = compare(list(paths))
+        text, code = compared(list(paths), fmt)
     except ReportError as e:
         fail(str(e))
-    click.echo(render(columns, rows, fmt))
-    sys.exit(exit_code(rows))
+    click.echo(text)
+    sys.exit(code)
 
 
 def _log_traceback(path: str):

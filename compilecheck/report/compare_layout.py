@@ -7,7 +7,7 @@ import json
 
 from tabulate import tabulate
 
-from .compare import ORDER, Column, Row, exit_code, key_label, value
+from .compare import ORDER, Column, Row, compare, exit_code, key_label, value
 
 SCHEMA = "compilecheck.compare/1"
 
@@ -101,3 +101,10 @@ def to_json(columns: list[Column], rows: list[Row]) -> str:
 
 def render(columns: list[Column], rows: list[Row], fmt: str = "table") -> str:
     return {"table": table, "markdown": markdown, "json": to_json}[fmt](columns, rows)
+
+
+def compared(paths: list[str], fmt: str = "table") -> tuple[str, int]:
+    """``compilecheck compare``: the reports at ``paths`` laid out, and the exit code (1 on a
+    regression); ReportError for a file that is not a report."""
+    columns, rows = compare(paths)
+    return render(columns, rows, fmt), exit_code(rows)
