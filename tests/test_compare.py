@@ -93,6 +93,35 @@ def test_findings_that_went_between_torch_versions(fleet):
     assert went == expected and "lazy / default / cudagraphs off" in went
 
 
+def test_speeds_and_compile_times_that_moved_between_the_cpu_runs(fleet):
+    """2.7.1 against 2.13 on the same CPU: a speed-up is reported moved exactly where the two
+    runs' spreads do not meet, a first compile where it doubled (or halved) by 5 s or more;
+    the H200 is another machine, never set against them."""
+    pin = {(c["variant"], c["mode"], c["cudagraphs"], c["role"], c["pattern"]): c
+           for c in _cells(PIN)}
+    now = {(c["variant"], c["mode"], c["cudagraphs"], c["role"], c["pattern"]): c
+           for c in _cells(NOW)}
+    expect = {"speed": set(), "compile time": set()}
+    for k, a in pin.items():
+        b = now.get(k)
+        if not b or "skip" in (a["status"], b["status"]):
+            continue
+        label = f"{k[0]} / {k[1]} / cudagraphs {k[2]}" + (
+            f" [rung {k[3]}]" if k[3] not in ("matrix", "call-pattern") else "")
+        ra, rb = a.get("speedup_range"), b.get("speedup_range")
+        if ra and rb and (ra[1] < rb[0] or rb[1] < ra[0]):
+            expect["speed"].add(label)
+        ca, cb = a.get("compile_s"), b.get("compile_s")
+        if ca and cb and abs(ca - cb) >= 5 and max(ca, cb) >= 2 * min(ca, cb):
+            expect["compile time"].add(label)
+    for kind, cells in expect.items():
+        got = {d["cell"] for d in fleet["differences"] if d["kind"] == kind}
+        assert got == cells, kind
+        assert all(" in A -> " in d["text"] and d["text"].endswith(" in B")
+                   for d in fleet["differences"] if d["kind"] == kind)
+    assert expect["speed"] and expect["compile time"]  # these two runs do differ
+
+
 def test_no_regression_in_the_fleet_exits_0(fleet):
     assert fleet["exit_code"] == 0 and fleet["regressions"] == 0
     assert [r["name"] for r in fleet["reports"]] == ["A", "B", "C"]

@@ -110,10 +110,15 @@ def _build_source(spec: CellSpec) -> tuple[str, str]:
             '    torch.manual_seed(CELL["seed"])\n'
             "    config = probes.DuQuantConfig(**CONFIG)\n" + made)
     if kind == "pickle":
-        head = "# the (module, args) pair the run was given, saved with torch.save\n" \
-               f"SUBJECT = {_pickle_name(spec)!r}\n"
-        load = ('    module, args = torch.load(os.path.join(os.path.dirname(os.path.abspath('
-                '__file__)), SUBJECT), weights_only=False, map_location="cpu")\n')
+        head = ("# the module (or factory) the run was given from Python, as it was pickled "
+                "for the workers\n" f"SUBJECT = {pickle_name(spec)!r}\n")
+        load = ("    import pickle  # cloudpickle must be importable where it pickled a class "
+                "by value\n\n"
+                "    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "
+                'SUBJECT), "rb") as f:\n'
+                "        made = pickle.load(f)\n"
+                "    module, args = made() if callable(made) and not isinstance(made, tuple) "
+                "else made\n")
     elif kind == "file":
         head = (f"PROBE_FILE = {target!r}  # your module's file, as the run imported it "
                 "(edit if it moved)\n" f"FACTORY = {name!r}\n")
@@ -141,7 +146,7 @@ def _build_source(spec: CellSpec) -> tuple[str, str]:
                   '    return module, step_inputs(args, CELL["iters"], CELL["seed"])\n')
 
 
-def _pickle_name(spec: CellSpec) -> str:
+def pickle_name(spec: CellSpec) -> str:
     import os
 
     return "subject-" + os.path.basename(probe_source(spec.probe)[1])
@@ -153,7 +158,8 @@ def needs(spec: CellSpec) -> str:
         return "the built-in probe's source, copied into probes/ beside it"
     kind, target, name = probe_source(spec.probe)
     if kind == "pickle":
-        return f"the (module, args) pair the run was given, saved as {_pickle_name(spec)}"
+        return f"the module the run was given, pickled as {pickle_name(spec)} (and " \
+               "cloudpickle, where it pickled a class by value)"
     return f"your code: {target} ({name})" if kind == "file" else \
         f"your code: {target}.{name}, importable"
 

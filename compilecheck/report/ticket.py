@@ -19,9 +19,11 @@ from .repro import Failure, needs, script
 FAIL_CLASSES = {name for name, c in CLASSES.items() if c.severity == "fail"}
 
 
+REPORT_MD, REPORT_JSON, README = "report.md", "report.json", "README.md"
+
+
 class TicketWriteError(OSError):
     """The folder could not be written (its one line for the user)."""
-REPORT_MD, REPORT_JSON, README = "report.md", "report.json", "README.md"
 
 
 def failures(cells: list, specs: list[CellSpec], state_writes: dict,
@@ -60,7 +62,7 @@ def failures(cells: list, specs: list[CellSpec], state_writes: dict,
 def _copy_sources(folder: str, chosen: list[Failure]):
     """The built-in probes' source (a package of torch-only files) and any pickled subject."""
     from ..plan.userprobes import probe_source
-    from .repro import _pickle_name
+    from .repro import pickle_name
 
     for f in chosen:
         kind = "builtin" if f.spec.probe is None else probe_source(f.spec.probe)[0]
@@ -72,7 +74,7 @@ def _copy_sources(folder: str, chosen: list[Failure]):
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         elif kind == "pickle":
             shutil.copyfile(probe_source(f.spec.probe)[1], os.path.join(folder,
-                                                                        _pickle_name(f.spec)))
+                                                                        pickle_name(f.spec)))
 
 
 def _keep_traces(folder: str, n: int, f: Failure, files: list[str]) -> list[str]:
