@@ -94,12 +94,14 @@ def main(debug):
                    "empty caches (several whole compiles)")
 @click.option("--calls", type=int, default=None,
               help="policy calls per episode, for the cold-start trade (default 500)")
+@click.option("--ticket", default=None, metavar="DIR", help="a folder for a bug ticket: the "
+              "reports, torch-only repro scripts, TORCH_TRACE logs, a README")
 @click.option("--details", is_flag=True,
               help="after the first screen, the full tables (cells, state writes, call "
                    "patterns, knobs, ladder)")
 def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, act_pct, permute,
              iters, timeout, jobs, seed, probes, patterns, json_path, md_path, log_path, strict,
-             quiet, list_only, policy, details, cold_start, calls):
+             quiet, list_only, policy, details, cold_start, calls, ticket):
     """Compile the probe in every mode, with and without CUDA graphs, and find the rung."""
     # cheap checks first: no torch needed
     if iters < 3:
@@ -129,6 +131,7 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
     # Start the workers now: they import torch while this process checks the rest.
     from .diagnose import start_pool
     from .plan.cells import DiagnoseOptions
+    from .report.ticket import TicketWriteError
 
     pool = start_pool(DiagnoseOptions(jobs=jobs or 0, timeout=timeout, device=device))
     try:
@@ -138,7 +141,7 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
             options = diagnose_options(device, variants, modes, cudagraphs, shape, wbits, abits,
                                        block, act_pct, permute, iters, timeout, jobs, seed,
                                        probes, strict, patterns, policy, cold_start,
-                                       calls)
+                                       calls, ticket)
         except OptionError as e:
             fail(str(e))
         from .diagnose import diagnose as run_diagnosis
@@ -146,6 +149,8 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
         if log_path:
             open(log_path, "w").close()  # a fresh log for this run
         report = run_diagnosis(options, quiet=quiet, pool=pool, log_path=log_path)
+    except TicketWriteError as e:  # the cells ran; the folder could not be written
+        fail(str(e), EXIT_PROBE)
     except KeyboardInterrupt:
         pool.close()
         fail("interrupted before any cell finished", EXIT_INTERRUPTED)
@@ -248,6 +253,24 @@ def report_cmd(path, fmt):
     except ReportError as e:
         fail(str(e))
     click.echo(rep.render(fmt))
+
+
+# --------------------------------------------------------------------------- compare
+@main.command("compare")
+@click.argument("paths", nargs=-1, metavar="A.json B.json [C.json ...]")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]),
+              default="table", show_default=True)
+def compare_cmd(paths, fmt):
+    """Reports side by side (earliest first), differences first; exit 1 on a regression."""
+    from .report.compare_layout import compared
+    from .report.report import ReportError
+
+    try:
+        text, code = compared(list(paths), fmt)
+    except ReportError as e:
+        fail(str(e))
+    click.echo(text)
+    sys.exit(code)
 
 
 def _log_traceback(path: str):

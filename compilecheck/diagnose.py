@@ -47,8 +47,11 @@ def start_pool(options: DiagnoseOptions) -> Pool:
 
 def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | None = None,
              pool: Pool | None = None, log_path: str | None = None) -> Report:
+    import datetime
+
     from .env.environment import environment as env_block
 
+    started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     the_plan = make_plan(options)
     runnable, aliases = plan_runs([c for c in the_plan.cells if c.skip_reason is None],
                                   the_plan.modes)
@@ -115,6 +118,12 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
             for r in pool.run(extra, on_result=progress):
                 results[r.spec] = r
             specs += extra
+        cells = cls_.predict([cls_.classify(results[s]) for s in specs])
+        chosen, traces = [], None
+        if options.ticket:
+            chosen = ticket_failures(cells, specs, results)
+            if chosen and not pool.interrupted:
+                traces = record_traces(pool, chosen, options.ticket, progress)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -122,8 +131,6 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
         if log_path:
             pool.save_logs(log_path)
         pool.close()
-    cells = [cls_.classify(results[s]) for s in specs]
-    cells = cls_.predict(cells)
     if env_thread.ident is None:  # no cell ran
         env_thread.start()
     env_thread.join()
@@ -136,7 +143,7 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
         else:  # no worker started: ask torch here
             environment = env_block(options.device)
     env = dict(environment)
-    env.update(shape=options.shape, seed=options.seed, iters=options.iters)
+    env.update(shape=options.shape, seed=options.seed, iters=options.iters, date=started)
     report = Report(env, knobs, cells, ladder, recommendation, the_plan.target_mode,
                     interrupted=pool.interrupted, state_writes=state_writes(results),
                     judged_patterns=options.patterns if options.judge_patterns else ("loop",))
@@ -144,7 +151,42 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
     if options.cold_start and not pool.interrupted:
         report.cold_start, report.cold_start_recommendation = cold_start(
             options, progress, region=repeated_region(results, the_plan.target_mode))
+    if options.ticket:
+        from .report import ticket
+
+        ticket.write(options.ticket, report, chosen, traces, options.timeout)
+        progress.say(f"compilecheck: ticket folder {options.ticket}: the reports, "
+                     f"{len(chosen)} repro script(s), README.md")
     return report
+
+
+def ticket_failures(cells: list, specs: list, results: dict) -> list:
+    """The distinct failures a ticket reproduces (report/ticket.py chooses them)."""
+    from .report.ticket import failures
+
+    steps = {s: ((r.obs or {}).get("error") or {}).get("step") for s, r in results.items()}
+    return failures(cells, specs, state_writes(results), steps)
+
+
+def record_traces(pool: Pool, chosen: list, folder: str, progress: Progress) -> list:
+    """Each failure's cell once more in a worker of its own, under TORCH_TRACE (for a
+    predicted failure, the CUDA-graphs-off cell it was predicted from)."""
+    from .run.trace import record
+
+    todo = [(i, f.traced) for i, f in enumerate(chosen) if f.traced is not None]
+    if not todo:
+        return [(None, [])] * len(chosen)
+    progress.total += len(todo)
+    progress.say(f"compilecheck: ticket: {len(todo)} cell(s) again under TORCH_TRACE, each in "
+                 "a worker of its own (for tlparse)")
+    import os
+
+    os.makedirs(folder, exist_ok=True)
+    runs = record(pool, [s for _, s in todo], folder, on_result=progress)
+    out: list = [(None, [])] * len(chosen)
+    for (i, _), run in zip(todo, runs):
+        out[i] = run
+    return out
 
 
 def cold_start(options: DiagnoseOptions, progress: Progress, **measure_kw) -> tuple[list, dict]:

@@ -60,3 +60,21 @@ def misbehaving_run(tmp_path_factory):
     for n in names:
         args += ["--probe", probe(n)]
     return run_cli(args, tmp_path_factory.mktemp("misbehaving"))
+
+
+TICKET_PROBES = FIXTURES / "ticket_probes.py"
+
+
+@pytest.fixture(scope="session")
+def ticket_run(tmp_path_factory):
+    """diagnose --ticket on modules that really fail under torch.compile on a CPU: a compile
+    error, a numeric mismatch, a crash, and a lazy scale whose CUDA-graph failure is
+    predicted (on the CPU also where a GPU is: its repro then runs there). Returns (run,
+    the ticket folder)."""
+    tmp = tmp_path_factory.mktemp("ticket")
+    args = ["diagnose", "--device", "cpu", "--mode", "reduce-overhead", "--call-pattern", "loop",
+            "--timeout", "180", "--ticket", str(tmp / "ticket")]
+    for name in ("layout_fallback", "bf16_euler", "lazy_scale"):
+        args += ["--probe", f"{TICKET_PROBES}:{name}"]
+    args += ["--probe", probe("aborts")]
+    return run_cli(args, tmp), tmp / "ticket"

@@ -74,6 +74,7 @@ class DiagnoseOptions:
     policy: str | None = None  # the built-in policy's size (its probes are in ``probes``)
     cold_start: bool = False  # measure the cold-start rows (run/coldstart.py)
     calls: int = 0  # policy calls per episode for the cold-start trade; 0: the default
+    ticket: str | None = None  # diagnose --ticket DIR: the folder for a bug ticket
 
     @property
     def target_mode(self) -> str:

@@ -15,11 +15,33 @@ def _refuse(message: str):
     raise OptionError(message)
 
 
+def ticket_folder(path: str) -> str:
+    """``--ticket DIR``: a folder that does not exist yet (its parent writable) or an empty
+    one; its absolute path. Checked before any work, without torch."""
+    import os
+
+    folder = os.path.abspath(path)
+    if os.path.exists(folder):
+        if not os.path.isdir(folder):
+            _refuse(f"--ticket {path}: is a file; expected a folder (new or empty)")
+        if os.listdir(folder):
+            _refuse(f"--ticket {path}: folder is not empty; give a new or an empty folder")
+        parent = folder
+    else:
+        parent = os.path.dirname(folder)
+        if not os.path.isdir(parent):
+            _refuse(f"--ticket {path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        _refuse(f"--ticket {path}: folder {parent} is not writable")
+    return folder
+
+
 def diagnose_options(device, variants, modes, cudagraphs, shape, wbits, abits, block, act_pct,
                      permute, iters, timeout, jobs, seed, probes, strict, patterns=(),
-                     policy=None, cold_start=False, calls=None):
+                     policy=None, cold_start=False, calls=None, ticket=None):
     """``compilecheck diagnose``'s inputs, every one checked (torch is needed here), as the
     DiagnoseOptions they make; OptionError (one line for the user) on the first bad one."""
+    ticket = ticket_folder(ticket) if ticket else None  # before torch is imported
     from .. import probes as builtin
     from ..probes.config import ConfigError, DuQuantConfig
     from .userprobes import ProbeError, call_factory, load_factory, policy_spec, split_spec
@@ -83,7 +105,8 @@ def diagnose_options(device, variants, modes, cudagraphs, shape, wbits, abits, b
         target=None if any(m != "eager" for m in modes) else UPSTREAM_MODE,
         patterns=tuple(dict.fromkeys(("loop", *patterns))) if patterns else DEFAULT_PATTERNS,
         judge_patterns=bool(patterns) and policy is None, policy=policy,
-        cold_start=cold_start, calls=calls or 0)
+        cold_start=cold_start, calls=calls or 0,
+        ticket=ticket)
     try:
         plan(options, known)
     except PlanError as e:

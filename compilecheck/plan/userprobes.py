@@ -53,6 +53,22 @@ def factory_name(spec: str) -> str:
     return split_spec(spec)[1]
 
 
+def probe_source(spec: str) -> tuple[str, str, str]:
+    """Where a SPEC's factory comes from, as ``load_factory`` finds it: (kind, target, name),
+    kind ``policy`` (target the size, name the variant), ``pickle`` (target the file),
+    ``file`` (target the absolute path of the .py file) or ``module`` (a dotted module)."""
+    if policy_parts(spec):
+        return ("policy", *policy_parts(spec))
+    if spec.startswith(PICKLE):
+        return "pickle", os.path.abspath(spec[len(PICKLE):]), ""
+    target, name = split_spec(spec)
+    if ":" in target:  # an installed probe: its entry point's "module:factory"
+        target, _, name = target.rpartition(":")
+    if target.endswith(".py") or os.sep in target or "/" in target:
+        return "file", os.path.abspath(target), name
+    return "module", target, name
+
+
 def load_factory(spec: str, config=None, seed: int = 0):
     """The factory a SPEC names; for the built-in policy, one that builds it with ``config``
     (the DuQuant knobs; default: from the environment) and ``seed``."""

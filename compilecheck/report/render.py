@@ -238,6 +238,11 @@ def markdown(report) -> str:
             out.append(f"  Cells: {', '.join(cells)}")
         out.append("")
     out += internal_errors(report.cells)
+    if report.ticket:  # diagnose --ticket: the repro scripts and traces beside this report
+        out += ["### Reproduce (files beside this report)", ""]
+        out += [f"- `python {e['file']}`: {_md(e['cell'])}" + "".join(
+            f"; trace: `tlparse {t} -o OUT --no-browser`" for t in e["traces"])
+            for e in report.ticket] + [""]
     out += ["### Ladder", "", _md_table(ladder_rows(report.ladder), LADDER_HEAD), ""]
     if report.estimate:
         title = "measured" if report.estimate.get("measured") else "an estimate"

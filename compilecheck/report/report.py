@@ -28,6 +28,7 @@ class Report:
     judged_patterns: tuple = ("loop",)  # call patterns whose cells count in the verdict
     cold_start: list | None = None  # the cold-start rows (run/coldstart.py); None: not measured
     cold_start_recommendation: dict | None = None  # {name, summary, calls} (decide/coldstart.py)
+    ticket: list | None = None  # diagnose --ticket: one entry per repro script (report/ticket.py)
 
 
     # ------------------------------------------------------------ verdicts
@@ -69,6 +70,7 @@ class Report:
             "judged_patterns": list(self.judged_patterns),
             "cold_start": self.cold_start,
             "cold_start_recommendation": self.cold_start_recommendation,
+            "ticket": self.ticket,
         }
 
     def to_json(self) -> str:
@@ -102,7 +104,8 @@ class Report:
                        d.get("target_mode", ""), d.get("interrupted", False),
                        d.get("tool", "compilecheck"), d.get("state_writes") or {},
                        d.get("estimate"), tuple(d.get("judged_patterns") or ("loop",)),
-                       d.get("cold_start"), d.get("cold_start_recommendation"))
+                       d.get("cold_start"), d.get("cold_start_recommendation"),
+                       d.get("ticket"))
         except (KeyError, TypeError) as e:
             raise ReportError(f"a compilecheck report with a missing or malformed field: "
                               f"{e}") from None

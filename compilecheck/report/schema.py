@@ -128,6 +128,17 @@ def _v2() -> dict:
                                                  "repeated module class"]}}}}
     props["cold_start_recommendation"] = {"type": ["object", "null"],
                                           "required": ["name", "summary", "calls"]}
+    # when the run started (ISO 8601, UTC): compare heads its columns with it
+    props["environment"]["properties"]["date"] = {"type": "string"}
+    # diagnose --ticket: the repro scripts written beside the report (report/ticket.py)
+    props["ticket"] = {"type": ["array", "null"], "items": {
+        "type": "object", "required": ["file", "class", "cell", "predicted", "traces"],
+        "properties": {"file": {"type": "string"}, "class": {"enum": list(CLASSES)},
+                       "cell": {"type": "string"}, "predicted": {"type": "boolean"},
+                       "needs": {"type": "string"},
+                       "traces": {"type": "array", "items": {"type": "string"}},
+                       "traced_cell": {"type": ["string", "null"]},
+                       "traced_status": {"type": ["string", "null"]}}}}
     return doc
 
 

@@ -20,6 +20,7 @@ from ..observe.records import describe_error
 from ..observe.profile import RecordingBackend
 from ..plan.spec import CellSpec
 from ..observe.statediff import Checkpoint
+from .standalone import compile_kwargs, tolerance
 from .subject import NoRepresentative, fresh, probe_key, seed_all
 from .timing import time_calls
 
@@ -67,14 +68,7 @@ def eager_reference(spec: CellSpec, warmup: int) -> dict:
 def compile_module(module, spec: CellSpec):
     """torch.compile in the cell's mode (with its CUDA graphs, or its options without them),
     through a backend that records the graphs for the compile profile."""
-    from torch._inductor import list_mode_options
-
-    options = dict(list_mode_options(spec.mode))
-    if spec.cudagraphs and options.get("triton.cudagraphs"):
-        backend = RecordingBackend(mode=spec.mode)
-    else:
-        options["triton.cudagraphs"] = bool(spec.cudagraphs)
-        backend = RecordingBackend(options=options)
+    backend = RecordingBackend(**compile_kwargs(spec.mode, spec.cudagraphs))
     return torch.compile(module, backend=backend), backend
 
 
@@ -155,8 +149,7 @@ def run_cell(spec: CellSpec) -> dict:
         return obs
 
     observe.reset()
-    scale = max((float(r.abs().max()) for r in refs if r is not None), default=1.0)
-    obs["tolerance"] = 1e-2 * max(scale, 1e-3)
+    obs["tolerance"] = tolerance(refs)
     pattern = PATTERNS[spec.pattern]
     try:
         subject = fresh(spec)

@@ -253,6 +253,14 @@ class Pool:
                     results[i] = RawResult(specs[i], "interrupted", None, "interrupted")
         return results  # type: ignore[return-value]
 
+    def retire(self, env: tuple):
+        """Close the idle workers started with ``env`` now (a one-off environment, such as
+        a traced cell's: no later cell needs that worker)."""
+        with self._lock:
+            idle = self._idle.pop(tuple(env), [])
+        for w in idle:
+            w.close()
+
     def stop(self):
         """Stop every worker and its children now (Ctrl-C, SIGTERM)."""
         self.stopping.set()

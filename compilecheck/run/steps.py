@@ -7,7 +7,6 @@ keep-outputs the output object itself, to read again after the later calls.
 from __future__ import annotations
 
 import dataclasses
-import queue
 import threading
 import time
 import warnings
@@ -17,24 +16,7 @@ import torch
 from ..vocab.callpatterns import CallPattern
 from ..observe.statediff import diff
 from ..observe.statewalk import own_tensors, walk
-
-def consume(out) -> torch.Tensor | None:
-    """What a policy loop does with an action: copy it out of the compiled call's memory."""
-    t = first_tensor(out)
-    return None if t is None else t.detach().float().cpu().clone()
-
-
-def first_tensor(out):
-    if isinstance(out, torch.Tensor):
-        return out
-    if isinstance(out, (tuple, list)):
-        for o in out:
-            t = first_tensor(o)
-            if t is not None:
-                return t
-    if isinstance(out, dict):
-        return first_tensor(list(out.values()))
-    return None
+from .standalone import Runner, consume, first_tensor  # noqa: F401  (consume: cell.py's too)
 
 
 @dataclasses.dataclass
@@ -48,45 +30,6 @@ class Step:
     compiled: int = 0  # compiles this call triggered
     kept: object = None  # keep-outputs: the output object itself
     requires_grad: bool | None = None
-
-
-class _Runner:
-    """Runs calls on a fixed set of threads in turn (call i on thread i % n)."""
-
-    def __init__(self, n: int):
-        self.n = n
-        self.queues = [queue.Queue() for _ in range(n)] if n > 1 else []
-        self.threads = [threading.Thread(target=self._serve, args=(q,), daemon=True,
-                                         name=f"caller-{i}") for i, q in enumerate(self.queues)]
-        for t in self.threads:
-            t.start()
-
-    @staticmethod
-    def _serve(q):
-        while True:
-            item = q.get()
-            if item is None:
-                return
-            fn, box, done = item
-            try:
-                box["value"] = fn()
-            except BaseException as e:  # noqa: BLE001 - handed back to the caller
-                box["error"] = e
-            done.set()
-
-    def call(self, i: int, fn):
-        if not self.queues:
-            return fn()
-        box, done = {}, threading.Event()
-        self.queues[i % self.n].put((fn, box, done))
-        done.wait()
-        if "error" in box:
-            raise box["error"]
-        return box["value"]
-
-    def close(self):
-        for q in self.queues:
-            q.put(None)
 
 
 def _compiles() -> int:
@@ -125,7 +68,7 @@ def run_steps(pattern: CallPattern, compiled, subject, steps: int,
               cudagraphs: bool = False) -> Calls:
     """The cell's policy steps, called the pattern's way; stops at the first error."""
     out: list[Step] = []
-    runner = _Runner(pattern.threads)
+    runner = Runner(pattern.threads)
     grad = torch.enable_grad if pattern.grad else torch.no_grad
     caught: list = []
     recorded: dict = {}

@@ -7,38 +7,8 @@ import copy
 import torch
 
 from ..plan.spec import CellSpec
-
-
-def to_device(value, device):
-    if isinstance(value, torch.Tensor):
-        return value.to(device)
-    if isinstance(value, (tuple, list)):
-        return type(value)(to_device(v, device) for v in value)
-    if isinstance(value, dict):
-        return {k: to_device(v, device) for k, v in value.items()}
-    return value
-
-
-def step_inputs(args: tuple, steps: int, seed: int) -> list[tuple]:
-    """Distinct inputs for successive policy steps from one example: step 0 is the example,
-    later steps perturb its floating-point tensors (the noise is made on the CPU and moved to
-    the example's device, so a factory may return inputs already on the GPU); a tensor given
-    twice stays one tensor, as dynamo guards on that."""
-    g = torch.Generator().manual_seed(seed)
-    out = []
-    for i in range(steps):
-        made: dict = {}  # one input passed twice (q, k, v of self-attention) stays one
-
-        def perturbed(a):
-            if not (isinstance(a, torch.Tensor) and a.is_floating_point() and i):
-                return a
-            if id(a) not in made:
-                made[id(a)] = a + (0.05 * i * torch.randn(a.shape, generator=g)).to(a.device,
-                                                                                     a.dtype)
-            return made[id(a)]
-
-        out.append(tuple(perturbed(a) for a in args))
-    return out
+from .standalone import (NoRepresentative, representative, seed_all, step_inputs,  # noqa: F401
+                         to_device)
 
 
 class Subject:
@@ -119,45 +89,3 @@ def _build(spec: CellSpec):
         return module, probes.policy_inputs(size, spec.seed, spec.iters)
     module, args = call_factory(load_factory(spec.probe), spec.probe)
     return module, step_inputs(args, spec.iters, spec.seed)
-
-
-class NoRepresentative(ValueError):
-    """The module at a representative's path cannot run alone (the cell is skipped: the whole
-    module's cells cover it)."""
-
-
-def representative(module, steps: list, path: str, iters: int):
-    """The instance at ``path`` as it was before any call, and the inputs the whole module's
-    own calls give it (its first ``iters`` calls, over as many whole calls as that takes)."""
-    sub = module.get_submodule(path)
-    before = copy.deepcopy(sub)
-    seen: list = []
-
-    def keep(_, args, kwargs):
-        if kwargs:
-            raise NoRepresentative(f"{path} is called with keyword arguments: it cannot be run "
-                                   "alone on the inputs recorded (the whole module's cells "
-                                   "cover it)")
-        seen.append(tuple(a.detach().clone() if isinstance(a, torch.Tensor) else a
-                          for a in args))
-
-    handle = sub.register_forward_pre_hook(keep, with_kwargs=True)
-    try:
-        with torch.no_grad():
-            for i in range(max(1, iters)):
-                module(*steps[i % len(steps)])
-                if len(seen) >= iters:
-                    break
-    finally:
-        handle.remove()
-    if not seen:
-        raise NoRepresentative(f"{path} is not called by the module's forward")
-    return before, seen[:iters]
-
-
-def seed_all(seed: int):
-    """The same random stream for every copy at the start of its call history (a lazy
-    module initialises its parameters on its first call)."""
-    torch.manual_seed(seed)
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        torch.cuda.manual_seed_all(seed)

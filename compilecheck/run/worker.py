@@ -88,7 +88,8 @@ def main() -> None:
     import torch._inductor.compile_fx  # noqa: F401
 
     imported = time.monotonic()
-    warm_compiler(os.environ.get("COMPILECHECK_DEVICE", "cpu"))
+    if not os.environ.get("TORCH_TRACE"):  # a traced worker's log holds its cell only
+        warm_compiler(os.environ.get("COMPILECHECK_DEVICE", "cpu"))
     print(f"compilecheck worker: ready: torch {torch.__version__} imported in "
           f"{imported - started:.1f} s, compiler warmed in {time.monotonic() - imported:.1f} s",
           file=sys.stderr, flush=True)
