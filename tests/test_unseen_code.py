@@ -129,3 +129,42 @@ def test_a_first_call_initialisation_through_data_is_reported(run):
     (f,) = [f for f in c["findings"] if f["class"] == "state_mutation"]
     assert "`codebook`" in f["detail"] and "`initted`" in f["detail"]
     assert "first call" in f["detail"] and f["where"].endswith(marker("codebook data"))
+
+
+def test_a_classs_own_setattr_storing_elsewhere_is_the_public_write():
+    (w,) = audit("memory_module").writes  # `v`, not the dict it is kept in
+    assert w.path == "v" and w.where.endswith(marker("memory v"))
+    assert w.read_later  # each call reads the tensor the call before stored
+
+
+def test_a_list_held_by_two_objects_is_not_a_write():
+    assert audit("handle_keeper").writes == []
+
+
+def test_a_data_assignment_is_placed_at_its_own_line():
+    w = {x.path: x for x in audit("data_assigned").writes}
+    assert w["s"].where.endswith(marker("s data")) and w["s"].calls == "first"
+
+
+def test_written_every_call_changed_once_is_two_facts():
+    a = audit("static_cache")
+    (w,) = a.writes
+    assert (w.kind, w.calls, w.changed) == ("inplace", "every", "first")
+    assert a.warmup == 0  # written every call anyway: a warm-up changes nothing
+
+
+def test_created_on_the_first_call_then_written_in_place():
+    a = audit("created_then_updated")
+    (w,) = a.writes
+    assert (w.first_kind, w.kind, w.stored) == ("create", "inplace", "first")
+    assert w.read_later and a.warmup == 1
+
+
+def test_a_stored_tensor_returned_by_a_later_call_is_read_later():
+    w = {x.path: x for x in audit("returns_cached").writes}
+    assert w["cache"].read_later
+
+
+def test_a_window_rolled_in_place_changes_although_its_sum_does_not():
+    (w,) = audit("rolled_window").writes
+    assert (w.calls, w.changed) == ("every", "every")

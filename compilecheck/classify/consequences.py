@@ -140,8 +140,8 @@ def state_findings(obs: dict) -> list[Finding]:
             continue  # writes back the value already there, and no guard failed on it
         at = (compiled.get(w["path"]) or {}).get("calls") or []
         grows = w["kind"] == "append" and w["changed"] == "every"
-        if w["tensor"] and w["kind"] in STORES and w["read_later"]:
-            fix = _warmup_sentence(k) if w["changed"] != "every" else (
+        if stores_tensor(w) and w["read_later"]:
+            fix = _warmup_sentence(k) if _store_span(w) != "every" else (
                 "It changes on every call: keep it in a buffer allocated in __init__ and "
                 "update it in place (copy_), or compile without CUDA graphs.")
             also = f" dynamo also {recompiled(mine, _named_note(w, mine))}." if mine else ""
@@ -159,7 +159,7 @@ def state_findings(obs: dict) -> list[Finding]:
             out.append(Finding("state_mutation", _growth(w, obs, mine), w["where"], w["path"],
                                None, _instances([w])))
             continue
-        if w["kind"] == "inplace" and w["changed"] == "first" and not mine:
+        if w["kind"] == "inplace" and w["calls"] == "first" and not mine:
             filled.setdefault(w["function"], []).append(w)
         if (w["kind"] == "inplace" or w["tensor"]) and not mine:
             continue  # static inputs written in place; a stored tensor no later call reads
@@ -229,6 +229,17 @@ def state_findings(obs: dict) -> list[Finding]:
     return out
 
 
+def stores_tensor(w: dict) -> bool:
+    """A tensor put into state (created or rebound), on some call: a graph's output if that
+    call ran compiled (created on call 1 and written in place after counts)."""
+    return w["tensor"] and (w["kind"] in STORES or w.get("first_kind") in STORES)
+
+
+def _store_span(w: dict) -> str:
+    """The calls that put a new tensor there (reports before the field: its changes)."""
+    return w.get("stored") if w.get("stored") not in (None, "never") else w["changed"]
+
+
 def held(w: dict, listed: int = 2) -> str:
     """What a write is about, in words: its path, or for a write many module instances make
     at one line, the attribute, how many of which class, and the first few paths."""
@@ -253,10 +264,10 @@ def effect(w: dict) -> str:
         return "none: writes back the value already there"
     grows = "grows on every call, no warm-up ends it" if w["kind"] == "append" and \
         w["changed"] == "every" else ""
-    if w["tensor"] and w["kind"] in STORES:
+    if stores_tensor(w):
         if w["read_later"]:
             return "CUDA-graph overwrite (a later call reads the tensor an earlier one " \
-                "stored)" + ("; warm-up removes it" if w["changed"] != "every" else "") + \
+                "stored)" + ("; warm-up removes it" if _store_span(w) != "every" else "") + \
                 (f"; {grows}" if grows else "")
         if w.get("reads") == "own":
             return "none: every call writes it before it reads it"
@@ -265,7 +276,7 @@ def effect(w: dict) -> str:
         return grows + "; a recompile per change where forward reads it"
     if w["kind"] == "inplace":
         return "none: written in place (allowed under CUDA graphs)" + (
-            "; traced into the first graph, warm-up removes it" if w["changed"] == "first"
+            "; traced into the first graph, warm-up removes it" if w["calls"] == "first"
             else "")
     if w["changed"] == "first":
         return "one recompile after call 1; warm-up removes it"

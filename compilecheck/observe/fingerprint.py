@@ -48,9 +48,15 @@ def _item_print(v):
     return ("o", id(v))
 
 
+ORDER_MAX = 1 << 20  # elements; up to this size the checksum also weighs each position
+
+
 def data_sum(t: torch.Tensor):
     """A checksum of a tensor's data, any dtype (bool flags and integer codes too): some
-    writes do not tell the version counter (``.data.copy_``, batch norm's statistics)."""
+    writes do not tell the version counter (``.data.copy_``, batch norm's statistics), and a
+    write that stores the same values again bumps the version without changing anything. The
+    sum, and where the tensor is not large the sum weighted by position (a window rolled in
+    place keeps its sum)."""
     try:
         if t.numel() > DATA_MAX or t.device.type == "meta" or t.is_sparse:
             return None
@@ -58,9 +64,12 @@ def data_sum(t: torch.Tensor):
             d = t.detach()
             if d.is_complex():
                 d = torch.view_as_real(d)
-            if d.is_floating_point():
-                return float(d.sum(dtype=torch.float64))
-            return int(d.sum(dtype=torch.int64))
+            wide = torch.float64 if d.is_floating_point() else torch.int64
+            total = d.sum(dtype=wide)
+            order = d.reshape(-1).to(wide).cumsum(0).sum() if d.numel() <= ORDER_MAX \
+                else total
+            return (float(total), float(order)) if d.is_floating_point() else \
+                (int(total), int(order))
     except Exception:  # an uninitialised (lazy) parameter, a subclass without data
         return None
 

@@ -15,8 +15,8 @@ import types
 
 import torch
 
-from .safeaccess import attributes, is_a, own_dict
-from .fingerprint import fingerprint
+from .safeaccess import attributes, is_a, items, own_dict
+from .fingerprint import MAX_ITEMS, fingerprint
 from .statewalk import item_path
 
 _MISSING = object()
@@ -114,7 +114,9 @@ def data_descriptor(cls, name):
 
 
 def own_prints(obj) -> dict:
-    """name -> fingerprint of an object's own attributes (what a descriptor may change)."""
+    """name -> fingerprint of an object's own attributes, and of the items of those that are
+    dicts or lists (``_memories['v']``): what a descriptor or a class's own ``__setattr__``
+    may change when it stores a value under another name."""
     out = {}
     try:
         pairs = attributes(obj)
@@ -123,9 +125,28 @@ def own_prints(obj) -> dict:
     for k, v in pairs:
         try:
             out[k] = fingerprint(v)
+            if is_a(v, (dict, list)):
+                for key, item in items(v, MAX_ITEMS):
+                    out[item_path(k, key)] = fingerprint(item)
         except Exception:
             out[k] = ("object", id(v))
     return out
+
+
+def stores_elsewhere(cls, originals: dict) -> bool:
+    """Does an assignment on instances of ``cls`` run a ``__setattr__`` of its own (not
+    object's, not nn.Module's), which may store the value under another name
+    (``self.v = x`` kept in ``self._memories['v']``)? ``originals``: the classes patched so
+    far and their own ``__setattr__``."""
+    try:
+        for c in type.__getattribute__(cls, "__mro__"):
+            if c in (object, torch.nn.Module):
+                return False
+            if originals.get(c, c.__dict__.get("__setattr__", _MISSING)) is not _MISSING:
+                return True
+    except Exception:  # a class that refuses to be read
+        return False
+    return False
 
 
 class ClassPatches:
@@ -136,6 +157,29 @@ class ClassPatches:
         self.rec = rec
         self._set: dict[type, object] = {}
         self._get: dict[type, object] = {}
+        self._elsewhere: dict[type, bool] = {}
+        self._data = _MISSING  # torch.Tensor's own `data`, while `.data =` is watched
+
+    def elsewhere(self, cls) -> bool:
+        if cls not in self._elsewhere:
+            self._elsewhere[cls] = stores_elsewhere(cls, self._set)
+        return self._elsewhere[cls]
+
+    def data_assignments(self):
+        """``t.data = x`` is a write of the tensor's path (it moves no version counter and
+        runs no torch operation): torch.Tensor's ``data`` is watched while the audit runs."""
+        if self._data is not _MISSING:
+            return
+        base = torch._C.TensorBase.data  # the getset descriptor every tensor reads
+        rec = self.rec
+
+        def set_data(t, value):
+            if rec.active and rec.depth == 0:
+                rec.on_data(t)
+            base.__set__(t, value)
+
+        self._data = torch.Tensor.__dict__.get("data", None)
+        torch.Tensor.data = property(lambda t: base.__get__(t, type(t)), set_data)
 
     @staticmethod
     def _patchable(cls) -> bool:
@@ -146,14 +190,14 @@ class ClassPatches:
         if cls in self._set or not self._patchable(cls):
             return
         own = cls.__dict__.get("__setattr__", _MISSING)
-        rec = self.rec
+        rec, patches = self.rec, self
 
         def __setattr__(obj, name, value, _cls=cls, _own=own):
             watched = rec.depth == 0 and rec.active and id(obj) in rec.owner_paths
             before = None
             if watched:
                 value = rec.on_set(obj, name, value)
-                if data_descriptor(type(obj), name) is not None:
+                if data_descriptor(type(obj), name) is not None or patches.elsewhere(type(obj)):
                     before = own_prints(obj)
             rec.depth += 1
             try:
@@ -201,6 +245,12 @@ class ClassPatches:
         return True
 
     def unpatch(self):
+        if self._data is not _MISSING:
+            if self._data is None:
+                del torch.Tensor.data
+            else:
+                torch.Tensor.data = self._data
+            self._data = _MISSING
         for name, patched in (("__setattr__", self._set), ("__getattribute__", self._get)):
             for cls, own in patched.items():
                 try:

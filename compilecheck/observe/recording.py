@@ -59,6 +59,8 @@ class Recorder:
         self.watched: dict[int, object] = {}  # id -> the objects holding them
         self.watched_paths: set[str] = set()  # their paths (reads seen from the next call)
         self.unwatchable: set[str] = set()  # owners whose class cannot be patched
+        self.storage: set[str] = set()  # containers a __setattr__ stores public names in
+        self.tensor_paths: dict[int, str] = {}  # id -> path of the state's tensors
 
     # -- what is watched
     def begin(self, call: int):
@@ -69,16 +71,21 @@ class Recorder:
     def refresh(self, snapshot):
         """Before a call: owners by path, containers made recording, classes patched."""
         self.owner_paths = {id(m): p for p, m in self.root.named_modules(remove_duplicate=True)}
+        wrapped: dict[int, object] = {}  # one recording copy per container, for every owner
+        self.tensor_paths = {}
         for path, e in snapshot.items():
+            if is_a(e.value, torch.Tensor):
+                self.tensor_paths.setdefault(id(e.value), path)
             if is_a(e.owner, (dict, list)):
                 continue  # a tensor inside a container: the container records its writes
             if id(e.owner) not in self.owner_paths:
                 self.owner_paths[id(e.owner)] = path.rsplit(".", 1)[0] if "." in path else ""
             if type(e.value) in (dict, list) and not is_a(e.owner, torch.Tensor):
-                wrapped = recording(e.value, self, path)
-                if assign(e.owner, e.name, wrapped):
-                    e.value, e.print = wrapped, fingerprint(wrapped, True)
+                copy = wrapped.setdefault(id(e.value), recording(e.value, self, path))
+                if assign(e.owner, e.name, copy):
+                    e.value, e.print = copy, fingerprint(copy, True)
             self.patches.setattr_of(type(e.owner))
+        self.patches.data_assignments()
         for m in self.root.modules():
             self.patches.setattr_of(type(m))
         for i, obj in self.watched.items():
@@ -119,13 +126,36 @@ class Recorder:
         return recording(value, self, path)
 
     def on_descriptor(self, obj, name, stored: list):
-        """A property (or another descriptor) set ``name`` and changed ``stored`` of the
-        object's own attributes: those are ``name`` as its user wrote it."""
+        """A property, another descriptor or the class's own ``__setattr__`` set ``name`` and
+        changed ``stored`` of the object's own attributes (or items of its containers): those
+        are ``name`` as its user wrote it; a container it stored into is its storage."""
         public = self._path(obj, name)
+        containers = {k[:k.index("[")] for k in stored if "[" in k}
         for k in stored:
-            if k != name:
-                self.aliases[self._path(obj, k)] = public
+            if k == name:
+                continue
+            if k in containers:  # the container it stored into: its item is the write
+                self.storage.add(self._path(obj, k))
+                continue
+            self.aliases[self._path(obj, k)] = public
+            if "[" not in k:
                 self.watched_names.add(k)
+
+    def on_data(self, t):
+        """``t.data = x`` on a tensor of the state."""
+        path = self.tensor_paths.get(id(t))
+        if path is not None:
+            self.events.append(Event(self.call, path, self._where()))
+            self.written_now.add(path)
+
+    def returned(self, out):
+        """The call returned ``out``: a tensor an earlier call stored, handed back as this
+        call's output, is read by this call as surely as an operation on it."""
+        values = out.values() if is_a(out, dict) else out if type(out) in (tuple, list) \
+            else (out,)
+        for v in values:
+            if is_a(v, torch.Tensor):
+                self._read(storage_ptr(v))
 
     def reads_seen(self, path: str) -> bool:
         """Were the reads of the Python value at ``path`` watched (its owner's class could be
@@ -155,7 +185,7 @@ class Recorder:
             self.stored_at[path] = ptr
 
     def on_item(self, path, value=None):
-        if self.active:
+        if self.active and self.depth == 0:  # inside a __setattr__: the outer write's
             self.events.append(Event(self.call, path, self._where()))
             self.written_now.add(path)
             if value is not None:

@@ -37,9 +37,11 @@ def diff(before: dict[str, Entry], after: dict[str, Entry]) -> list[Change]:
             continue
         elif b.print[0] != a.print[0]:
             out.append(Change(path, "rebind", is_tensor))
-        elif b.print[0] in ("tensor", "array"):  # another object, or its version or data moved
-            out.append(Change(path, "rebind" if b.print[1] != a.print[1] else "inplace",
-                              is_tensor))
+        elif b.print[0] in ("tensor", "array"):  # another object, or its data moved
+            if b.print[1] != a.print[1]:
+                out.append(Change(path, "rebind", is_tensor))
+            elif not _same_data(b.print, a.print):
+                out.append(Change(path, "inplace", is_tensor))
         elif b.print[0] in ("value",):
             out.append(Change(path, "value", False))
         elif b.print[0] == "object" or b.print[1] != a.print[1]:
@@ -49,6 +51,17 @@ def diff(before: dict[str, Entry], after: dict[str, Entry]) -> list[Change]:
     out += [Change(p, "delete", is_a(b.value, torch.Tensor))
             for p, b in before.items() if p not in after]
     return out
+
+
+def _same_data(b: tuple, a: tuple) -> bool:
+    """The same tensor holds the same values: its data checksum, where both snapshots read
+    it, and its storage (a version bump alone is a write that stored the same values again:
+    written, not changed); where data was not read, the version counter says."""
+    if b[0] == "array":
+        return b[2] == a[2]
+    if b[3] is not None and a[3] is not None:
+        return b[3] == a[3] and b[4] == a[4]
+    return b[2:] == a[2:]
 
 
 class Checkpoint:
