@@ -66,7 +66,7 @@ def classify(raw: RawResult) -> CellResult:
     return CellResult(
         status=status_of(findings), findings=[f.to_json() for f in findings], error=error_text,
         compile_s=_r(obs.get("compile_s")), eager_ms=_r(eager_ms), compiled_ms=_r(compiled_ms),
-        speedup=_r(speedup), max_abs_err=_r(obs.get("max_abs_err"), 6),
+        speedup=_r(speedup), max_abs_err=_sig(obs.get("max_abs_err")),
         graphs=(counters.get("stats") or {}).get("unique_graphs", 0) if compiled else None,
         graph_breaks=sum((counters.get("graph_break") or {}).values()) if compiled else None,
         recompiles=recompiles if compiled else None,
@@ -80,6 +80,11 @@ def classify(raw: RawResult) -> CellResult:
 
 def _r(x, nd=4):
     return None if x is None else round(float(x), nd)
+
+
+def _sig(x, digits=3):
+    """An error to ``digits`` significant digits: 2.4e-07 stays 2.4e-07 (0.0 only for 0)."""
+    return None if x is None else float(f"{float(x):.{digits}g}")
 
 
 def predict(cells: list[CellResult]) -> list[CellResult]:

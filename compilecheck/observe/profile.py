@@ -18,6 +18,11 @@ from .sources import is_user_file, short_path
 
 FRAME_RE = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
 TOP = 5
+_HANDED = [0]  # graphs handed to inductor in this process (a worker's progress reads it)
+
+
+def graphs_handed() -> int:
+    return _HANDED[0]
 
 
 class RecordingBackend:
@@ -34,6 +39,7 @@ class RecordingBackend:
     def __call__(self, gm, example_inputs, **kw):
         t = time.perf_counter()
         self.graphs.append(_graph_summary(gm))
+        _HANDED[0] += 1
         self.own_s += time.perf_counter() - t
         return self.inner(gm, example_inputs, **kw)
 
