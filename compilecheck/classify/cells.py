@@ -73,13 +73,24 @@ def classify(raw: RawResult) -> CellResult:
         cudagraph_skips=(counters.get("inductor") or {}).get("cudagraph_skips", 0)
         if compiled else None,
         eager_spread=spread_e, compiled_spread=spread_c if spec.mode != "eager" else None,
-        speedup_range=speedup_range, compile_profile=obs.get("profile"),
+        speedup_range=speedup_range, compile_profile=_profile(obs, spec),
         gpu_ms=obs.get("gpu_ms"),
         **base)
 
 
 def _r(x, nd=4):
     return None if x is None else round(float(x), nd)
+
+
+def _profile(obs: dict, spec: CellSpec) -> dict | None:
+    """The compile profile, with the repeated region it found (classify/slowcompile.py)."""
+    from .slowcompile import region_summary
+
+    profile = obs.get("profile")
+    if not profile:
+        return profile
+    region = region_summary(obs, spec.mode)
+    return {**profile, "repeated_region": region} if region else profile
 
 
 def _sig(x, digits=3):

@@ -275,6 +275,25 @@ def repeated_regions(obs: dict, profile: dict, head: str, cost: Cost,
     return [Finding("slow_compile", text + cost.at_target(n / ops), r["call_site"])]
 
 
+def region_summary(obs: dict, mode: str) -> dict | None:
+    """The repeated region of a cell, for its compile profile in the report whether or not it
+    is worth a finding: what it is, how many times a call runs it and from where, its share,
+    and the line that compiles it alone (None where no regional compile can target it)."""
+    profile = obs.get("profile") or {}
+    best = best_region(obs, profile) if profile.get("ops") else None
+    if best is None:
+        return None
+    r, n = best
+    out = {"region": region_name(r), "calls": r["calls"], "call_site": r["call_site"],
+           "defined": r["defined"], "share": round(n / profile["ops"], 3),
+           "compile_line": compile_line(r, mode)}
+    if r.get("loop"):
+        out["loop"] = f"{region_name(r['loop'])} x{r['loop']['calls']} at {r['loop']['call_site']}"
+    if r.get("inner"):
+        out["inner"] = f"{region_name(r['inner'])} x{r['inner']['calls']}"
+    return out
+
+
 def _where_of(obs: dict, function: str) -> str | None:
     for w in (obs.get("audit") or {}).get("writes", []):
         if w.get("function") == function and w.get("where"):

@@ -44,7 +44,7 @@ class Sizing:
             return (f"compilecheck: sizing did not measure ({why[:120]}); the whole policy's "
                     f"cells keep {self.options.timeout:.0f} s each")
         self.estimate_s = est["seconds"]
-        self.whole_s = cell_timeout(est["seconds"])
+        self.whole_s = max(self.options.timeout, cell_timeout(est["seconds"]))  # never less
         self.info = {"layer": spec.scope, "layer_compile_s": layer.compile_s,
                      "estimate_s": est["seconds"], "sites": est["sites"],
                      "distinct_shapes": est["distinct_shapes"], "timeout_s": self.whole_s}
@@ -64,7 +64,8 @@ class Sizing:
                     f"{self.info['layer']} compiled alone in "
                     f"{self.info['layer_compile_s'] or 0:.1f} s, so the whole policy's cold "
                     f"compile was estimated at about {self.estimate_s:.0f} s (decide/"
-                    "estimate.py), times 3 plus 120 s.")
+                    f"estimate.py); three times that plus 120 s, at least "
+                    f"{self.options.timeout:.0f} s.")
         else:
             note = (f"Sizing failed ({self.info['error'][:160]}): the whole-policy cells "
                     f"kept {self.options.timeout:.0f} s.")

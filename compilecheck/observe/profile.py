@@ -147,4 +147,11 @@ def profile_lines(p: dict) -> list[str]:
     for s in p.get("top_sources") or []:
         out.append(f"- `{s['function']}` ({os.path.basename(s['file'])}): {s['ops']} "
                    f"operations, {s['share']:.0%}")
+    r = p.get("repeated_region")
+    if r:
+        out.append(f"- repeated region: `{r['region']}` traced {r['calls']} times a call from "
+                   f"{r['call_site']}, {r['share']:.0%} of the operations"
+                   + (f" (inside {r['loop']})" if r.get("loop") else "")
+                   + (f"; compile it alone: `{r['compile_line']}`" if r.get("compile_line")
+                      else "; no regional compile can target it as the code is"))
     return out

@@ -28,8 +28,6 @@ class RawResult:
     stderr_tail: str = ""
     wall_s: float = 0.0
     same_as: CellSpec | None = None  # the cell that measured it (the same experiment)
-    progress: dict | None = None  # the worker's last progress line (run/phase.py)
-    timeout_s: float | None = None  # the time it was given
 
 
 def _signal_name(code: int) -> str:
@@ -56,7 +54,7 @@ class Worker:
         self.hello: dict = {}  # what the worker said when it was ready (its environment)
 
     def _readline(self, deadline) -> bytes | None:
-        """A full line, b"" on EOF, None on time-out. ``deadline``: a monotonic time, or a
+        """A full line, b"" on EOF, None on time-out; ``deadline``: a monotonic time or a
         function returning it (asked again while waiting: a cell's time can be raised)."""
         fd = self.proc.stdout.fileno()
         while b"\n" not in self._buf:
@@ -84,10 +82,9 @@ class Worker:
         except OSError:
             return ""
 
-    def run(self, spec: CellSpec, timeout, on_progress=None) -> RawResult:
-        """``spec`` run on this worker; ``timeout``: seconds, or a function of nothing
-        returning them (asked while the cell runs); ``on_progress(spec, progress)`` for each
-        progress line the worker sends."""
+    def run(self, spec: CellSpec, limit, on_progress=None) -> RawResult:
+        """``spec`` on this worker; ``limit()``: its seconds (asked while it runs);
+        ``on_progress(spec, progress)`` for each progress line the worker sends."""
         t0 = time.monotonic()
         if not self.ready:  # the worker's start (importing torch) is not the cell's time
             line = self._readline(t0 + START_TIMEOUT_S)
@@ -99,9 +96,6 @@ class Worker:
                 self.hello = {}
             self.ready = True
             t0 = time.monotonic()
-        def limit() -> float:
-            return timeout() if callable(timeout) else timeout
-
         self.progress = None
         try:
             self.proc.stdin.write(spec.to_json().encode() + b"\n")
@@ -129,8 +123,7 @@ class Worker:
             self.kill()
             return RawResult(spec, "timeout", {"timed_out": self.progress or {},
                                                "timeout_s": round(limit, 1)},
-                             f"no answer within {wall:.0f} s", self.stderr_tail(), wall,
-                             progress=self.progress, timeout_s=limit)
+                             f"no answer within {wall:.0f} s", self.stderr_tail(), wall)
         try:
             code = self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
