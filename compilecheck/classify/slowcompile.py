@@ -56,12 +56,15 @@ def _split(profile: dict) -> str:
 
 
 class Cost:
-    """What the compile costs at the target, and whether a change saving a share is worth it."""
+    """What the compile costs at the target, and whether a change saving a share is worth it.
+    On a CPU, the seconds are the compile's work (its wall seconds times the share of them the
+    process ran: a crowded machine stretches wall time, not the work), times GPU_OVER_CPU."""
 
-    def __init__(self, seconds: float, device: str, mode: str):
+    def __init__(self, seconds: float, device: str, mode: str, cpu_share: float | None = None):
         self.seconds = seconds
         self.factor = 1.0 if device == "cuda" else max(1.0, GPU_OVER_CPU.get(mode, 1.0))
-        self.target_s = seconds * self.factor
+        work = seconds * cpu_share if device != "cuda" and cpu_share else seconds
+        self.target_s = work * self.factor
 
     def worth(self, saved_share: float) -> bool:
         saved = self.target_s * saved_share
@@ -76,8 +79,8 @@ class Cost:
         if self.factor <= 1.0:
             return ""
         return (f" On a GPU about {self.target_s * saved_share:.0f} s of {self.target_s:.0f} s"
-                f" (an estimate: {self.factor:g}x this CPU's seconds, the ratio the H200 runs "
-                "measured for this mode).")
+                f" (an estimate: {self.factor:g}x the compile's CPU seconds here, the ratio "
+                "the H200 runs measured for this mode).")
 
 
 def slow_compile(obs: dict, device: str = "cpu", mode: str = "default") -> list[Finding]:
@@ -86,7 +89,7 @@ def slow_compile(obs: dict, device: str = "cpu", mode: str = "default") -> list[
     seconds = _seconds(obs, profile)
     if not ops:
         return []
-    cost = Cost(seconds, device, mode)
+    cost = Cost(seconds, device, mode, profile.get("cpu_share"))
     head = (f"compiling took {seconds:.1f} s{_split(profile)} for {profile['graphs']} "
             f"graph(s) of {ops} operations")
     within = profile.get("within") or {}
