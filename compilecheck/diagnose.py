@@ -120,9 +120,11 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
     run_kw = dict(on_progress=progress.running, timeout_for=sizing.timeout_for)
     if the_plan.sizing is not None:  # first: its answer sets the whole policy's time
         runnable = [the_plan.sizing, *runnable]
+        why = (f"its estimate says what a cell that runs out of --timeout "
+               f"{options.timeout:g} needs" if options.timeout_given else
+               "its compile profile and the estimate set their time; --timeout S to choose it")
         progress.say(f"compilecheck: sizing the whole policy's cells first: "
-                     f"{the_plan.sizing.scope} compiled alone (its compile profile and the "
-                     "estimate set their time; --timeout S to choose it)")
+                     f"{the_plan.sizing.scope} compiled alone ({why})")
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_term(signum, frame):

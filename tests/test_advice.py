@@ -90,7 +90,8 @@ def test_a_whole_policy_cell_gets_the_time_its_estimate_says():
     assert ".gemma_expert." in sized.sizing.scope or ".language_model." in sized.sizing.scope
     assert any(whole_policy(c) for c in sized.cells)
     given = plan(diagnose_options(*args, 600.0, None, 0, (), False, (), "tiny"))
-    assert given.sizing is None  # --timeout given: every cell gets it
+    assert given.sizing == sized.sizing  # --timeout given: kept; the estimate says what a
+    # cell that runs out of it needs
     assert cell_timeout(255.0) == 900.0 and cell_timeout(10.0) == 300.0
     assert needed_timeout(600.0, 860.0) == 2700.0  # the estimate's time, more than it had
     assert needed_timeout(2700.0, 860.0) == 5400.0  # it had that: the estimate was short

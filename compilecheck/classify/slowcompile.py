@@ -211,7 +211,7 @@ def _caller_of(r: dict, found: list) -> tuple | None:
 
 
 def seconds_of(cost: Cost, share: float) -> str:
-    return f"{cost.seconds * share:.0f} s of {cost.seconds:.1f} s compiling"
+    return f"{cost.seconds * share:.0f} s of {cost.seconds:.0f} s compiling"
 
 
 def region_name(r: dict) -> str:
@@ -250,7 +250,7 @@ def repeated_regions(obs: dict, profile: dict, head: str, cost: Cost,
     if not cost.worth(saved):
         return []
     text = (f"{region_name(r)} traced {r['calls']} times a call made {n / ops:.0%} of the "
-            f"{ops} operations, about {seconds_of(cost, n / ops)}. One call runs it "
+            f"{ops} operations, {seconds_of(cost, n / ops)}. One call runs it "
             f"{r['calls']} times "
             f"from {r['caller']}() at {r['call_site']} (it is defined at {r['defined']})")
     loop = r.get("loop")

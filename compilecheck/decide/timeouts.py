@@ -44,14 +44,17 @@ class Sizing:
             return (f"compilecheck: sizing did not measure ({why[:120]}); the whole policy's "
                     f"cells keep {self.options.timeout:.0f} s each")
         self.estimate_s = est["seconds"]
-        self.whole_s = max(self.options.timeout, cell_timeout(est["seconds"]))  # never less
         self.info = {"layer": spec.scope, "layer_compile_s": layer.compile_s,
                      "estimate_s": est["seconds"], "sites": est["sites"],
-                     "distinct_shapes": est["distinct_shapes"], "timeout_s": self.whole_s}
-        return (f"compilecheck: {spec.scope} compiled alone in {layer.compile_s or 0:.1f} s; "
+                     "distinct_shapes": est["distinct_shapes"], "timeout_s": None}
+        said = (f"compilecheck: {spec.scope} compiled alone in {layer.compile_s or 0:.1f} s; "
                 f"the whole policy's compile, estimated from it: about {est['seconds']:.0f} s "
-                f"({est['sites']} layer calls traced, {est['distinct_shapes']} distinct "
-                f"shapes); each whole-policy cell gets {self.whole_s:.0f} s")
+                f"({est['sites']} layer calls traced, {est['distinct_shapes']} distinct shapes)")
+        if self.options.timeout_given:  # kept; the estimate says what a time-out needs
+            return said + f"; --timeout {self.options.timeout:g} kept"
+        self.whole_s = max(self.options.timeout, cell_timeout(est["seconds"]))  # never less
+        self.info["timeout_s"] = self.whole_s
+        return said + f"; each whole-policy cell gets {self.whole_s:.0f} s"
 
     def annotate(self, est: dict | None) -> dict | None:
         """The report's estimate, with what the whole policy's cells were given and why."""
@@ -59,7 +62,12 @@ class Sizing:
             return est
         est = dict(est or {"summary": "Whole policy: not measured."})
         est["sizing"] = self.info
-        if self.whole_s is not None:
+        if self.info.get("timeout_s") is None and "error" not in self.info:
+            note = (f"The whole policy's cold compile, estimated from {self.info['layer']} "
+                    f"compiled alone ({self.info['layer_compile_s'] or 0:.1f} s): about "
+                    f"{self.estimate_s:.0f} s; its cells had --timeout "
+                    f"{self.options.timeout:g} s.")
+        elif self.whole_s is not None:
             note = (f"Each whole-policy cell was given {self.whole_s:.0f} s: "
                     f"{self.info['layer']} compiled alone in "
                     f"{self.info['layer_compile_s'] or 0:.1f} s, so the whole policy's cold "

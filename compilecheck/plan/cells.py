@@ -125,7 +125,8 @@ class Plan:
     deferred: dict = dataclasses.field(default_factory=dict)  # rung -> cells run if needed
     modes: dict = dataclasses.field(default_factory=dict)  # torch's modes and options
     sizing: CellSpec | None = None  # one layer of a whole policy, compiled first: its compile
-    # profile sizes the whole policy's cells' time (--timeout not given)
+    # profile sizes the whole policy's cells' time (--timeout not given) and what one that
+    # runs out of time needs
 
 
 def plan(o: DiagnoseOptions, modes: dict | None = None) -> Plan:
@@ -185,7 +186,7 @@ def plan(o: DiagnoseOptions, modes: dict | None = None) -> Plan:
     cells += [c for c in held if c.skip_reason is not None]
     deferred["holders"] = [c for c in held if c.skip_reason is None]
     sizing = None
-    if o.policy and not o.timeout_given and subjects:
+    if o.policy and subjects:  # its estimate sets the time, or what a time-out needs
         variant, probe = subjects[0]
         sizing = _cell(o, variant, target, False, probe, role="sizing",
                        scope=sizing_layer(o.policy))

@@ -14,6 +14,7 @@ from ..vocab.findings import CLASSES
 MAX_LINES = 50
 MAX_WIDTH = 120
 MAX_FINDINGS = 12
+ONE_LINE = {"timeout"}  # one line however many cells, whatever each was doing at the end
 CUDA_GRAPH_CLASSES = {c for c in CLASSES if c.startswith("cudagraph_")} | \
     {"kept_output_overwritten"}
 
@@ -70,7 +71,8 @@ def finding_groups(cells) -> list[dict]:
     groups: dict = {}
     for c in cells:
         for f in c.findings:
-            text = _held_attribute(f) or re.sub(r"\d+(\.\d+)?", "#", f["detail"])
+            text = _held_attribute(f) or ("" if f["class"] in ONE_LINE else
+                                          re.sub(r"\d+(\.\d+)?", "#", f["detail"]))
             key = (f["class"], f.get("where"), f.get("predicts"), text)  # a write: one line,
             # on the whole module (with its instances) or on one of them
             g = groups.setdefault(key, {"finding": f, "cells": []})
