@@ -4,6 +4,7 @@ most 50 lines of at most 120 columns (narrower terminals wrapped). The tables fo
 ``--details``; the markdown and JSON always hold everything."""
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -19,22 +20,39 @@ CUDA_GRAPH_CLASSES = {c for c in CLASSES if c.startswith("cudagraph_")} | \
     {"kept_output_overwritten"}
 
 
-_PATH = re.compile(r"(?<![\w.])(/[^\s:'\"()`,;]+\.py)\b")
+_PATH = re.compile(r"(?<![\w.])(/[^\s:'\"()`,;]+\.py)\b")  # an absolute path to a .py
 _PACKAGES = re.compile(r".*/(?:site|dist)-packages/")
 
 
 def shown_path(path: str) -> str:
     """A file as a traceback would shorten it: inside site-packages, from the package
-    (``pkg/sub/file.py``); inside the working folder (the user's project), relative to it;
-    else as it is. The JSON keeps the full path."""
+    (``pkg/sub/file.py``); inside the working folder (the user's project), relative to it; a
+    package's file elsewhere (an editable install), from its top package's folder; else as it
+    is. The JSON keeps the full path."""
+    line = ""
+    m = re.match(r"(.*\.py)(:\d+)$", path)
+    if m:
+        path, line = m.group(1), m.group(2)
+    return _shown_file(path) + line
+
+
+@functools.lru_cache(maxsize=512)
+def _shown_file(path: str) -> str:
     m = _PACKAGES.match(path)
     if m:
         return path[m.end():]
+    if not os.path.isabs(path):
+        return path
     try:
         rel = os.path.relpath(path)
+        if not rel.startswith(".."):
+            return rel
     except ValueError:
-        return path
-    return rel if not rel.startswith("..") else path
+        pass
+    top = os.path.dirname(path)  # a package's file: from its top package's folder
+    while os.path.isfile(os.path.join(top, "__init__.py")):
+        top = os.path.dirname(top)
+    return os.path.relpath(path, top) if top != os.path.dirname(path) else path
 
 
 def shorten_paths(text: str) -> str:
