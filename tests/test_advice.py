@@ -48,9 +48,9 @@ def test_running_out_of_time_is_no_verdict(out_of_time):
     assert compiled and all([f["class"] for f in c["findings"]] == ["timeout"]
                             for c in compiled)
     detail = compiled[0]["findings"][0]["detail"]
-    assert detail.startswith("did not finish in 45 s, still ")
-    assert any(p in detail for p in ("tracing", "lowering", "building kernels"))
-    assert "after compiling for at least" in detail and "not a verdict" in detail
+    assert detail.startswith("did not finish in 45 s, compiling for at least ")
+    assert any(f"and still {p}" in detail for p in ("tracing", "lowering", "building kernels"))
+    assert "not a verdict" in detail
     ladder = {r["name"]: r for r in rep["ladder"]}
     assert ladder["full-fix"]["status"] == "skip" and ladder["full-fix"]["undecided"]
     assert ladder["no-compile"]["status"] == "pass"  # eager ran: still no verdict from it

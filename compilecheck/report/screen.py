@@ -124,8 +124,9 @@ def _finding_lines(g: dict, w: int, many_variants: bool = False) -> list[str]:
     return [_clip(head, w), _clip("       " + what, w)]
 
 
-def _wrapped(label: str, text: str, w: int, max_lines: int | None = None) -> list[str]:
-    lines = textwrap.wrap(shorten_paths(text), w - 2, initial_indent=label,
+def _wrapped(label: str, text: str, w: int, max_lines: int | None = None,
+             shorten: bool = True) -> list[str]:
+    lines = textwrap.wrap(shorten_paths(text) if shorten else text, w - 2, initial_indent=label,
                           subsequent_indent="    ", break_on_hyphens=False)
     if max_lines is not None and len(lines) > max_lines:
         lines = lines[:max_lines]
@@ -138,8 +139,8 @@ def recommendation_lines(report, w: int) -> list[str]:
     summary = rec.get("summary") or "no recommendation (nothing compiled ran)"
     what, _, do = summary.partition(" Do this: ")
     out = _wrapped("Recommendation: ", what, w)  # whole: the findings give way to it
-    if do:
-        out += _wrapped("  Do this: ", do, w)
+    if do:  # a line to paste keeps its paths as they are
+        out += _wrapped("  Do this: ", do, w, shorten=False)
     cold = getattr(report, "cold_start_recommendation", None)
     if not cold:
         from ..decide.coldstart import NOT_MEASURED
@@ -149,7 +150,7 @@ def recommendation_lines(report, w: int) -> list[str]:
         what, _, do = cold.get("summary", "").partition(" Do this: ")
         out += _wrapped("Cold start: ", what, w)
         if do:
-            out += _wrapped("  Do this: ", do, w)
+            out += _wrapped("  Do this: ", do, w, shorten=False)
     return out
 
 

@@ -179,5 +179,5 @@ def describe(progress: dict | None) -> str:
     what = now + (f" {progress['tracing']}" if now == "tracing" and progress.get("tracing")
                   else "")
     if compiled:
-        return f"still {what} after compiling for at least {compiled:.0f} s ({', '.join(parts)})"
+        return f"compiling for at least {compiled:.0f} s and still {what} ({', '.join(parts)})"
     return f"still {what} ({progress.get('phase_s', 0):.0f} s), before any compile"
