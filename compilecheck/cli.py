@@ -69,8 +69,9 @@ def main(debug):
               help="default: OPENPI_DUQUANT_PERMUTE or on")
 @click.option("--iters", type=int, default=4, show_default=True,
               help="compiled calls per cell (at least 3)")
-@click.option("--timeout", type=float, default=600.0, show_default=True,
-              help="seconds per cell")
+@click.option("--timeout", type=float, default=None,
+              help="seconds per cell (default 600; a whole --policy's cells: from the "
+                   "estimate of its compile, measured on one of its layers first)")
 @click.option("--jobs", type=int, default=None,
               help="cells at once (default: the cores available, at most 8)")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -106,7 +107,7 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
     # cheap checks first: no torch needed
     if iters < 3:
         fail(f"--iters {iters}: expected at least 3 (the overwrite error needs a later call)")
-    if timeout <= 0:
+    if timeout is not None and timeout <= 0:
         fail(f"--timeout {timeout:g}: expected a positive number of seconds")
     if jobs is not None and jobs < 1:
         fail(f"--jobs {jobs}: expected at least 1")
@@ -133,7 +134,7 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
     from .plan.cells import DiagnoseOptions
     from .report.ticket import TicketWriteError
 
-    pool = start_pool(DiagnoseOptions(jobs=jobs or 0, timeout=timeout, device=device))
+    pool = start_pool(DiagnoseOptions(jobs=jobs or 0, device=device))
     try:
         from .plan.options import OptionError, diagnose_options
 

@@ -9,6 +9,7 @@ import time
 
 from .classify import cells as cls_
 from .decide.estimate import estimate
+from .decide.timeouts import Sizing, rerun_command
 from .env.knobs import lint, set_knobs
 from .decide.ladder import decide
 from .plan.cells import DiagnoseOptions, ladder_key, on_holders, plan as make_plan
@@ -18,12 +19,45 @@ from .plan.schedule import as_alias, plan_runs
 
 
 class Progress:
-    """One line per finished cell on stderr."""
+    """One line per finished cell on stderr; while a cell runs past QUIET_S, what it is doing
+    and for how long (the worker's phase, run/phase.py) at least every EVERY_S seconds."""
 
-    def __init__(self, total: int, quiet: bool = False, stream=None):
+    QUIET_S = 30.0  # a cell shorter than this says nothing until it ends
+    EVERY_S = 60.0
+    CHANGE_S = 15.0  # a change of phase is said at most this often
+
+    def __init__(self, total: int, quiet: bool = False, stream=None, limit=None):
         self.total, self.done, self.quiet = total, 0, quiet
         self.stream = stream or sys.stderr
         self.t0 = time.monotonic()
+        self.limit = limit  # spec -> its time limit, for the progress lines
+        self._said: dict = {}  # cell label -> (when, phase) of its last progress line
+        self._lock = threading.Lock()
+
+    def running(self, spec, p: dict):
+        """A worker's progress line for ``spec`` (from the pool's threads)."""
+        if self.quiet or (p.get("elapsed_s") or 0) < self.QUIET_S:
+            return
+        now = time.monotonic()
+        with self._lock:
+            when, phase = self._said.get(spec.label, (None, None))
+            due = when is None or now - when >= self.EVERY_S or \
+                (p.get("phase") != phase and now - when >= self.CHANGE_S)
+            if not due:
+                return
+            self._said[spec.label] = (now, p.get("phase"))
+        what = p.get("phase") or "working"
+        if what == "tracing" and p.get("tracing"):
+            what += f" {p['tracing']}"
+        line = f"  ... {spec.label}: {what} for {p.get('phase_s', 0):.0f} s"
+        if p.get("compile_s"):
+            line += f"; compiling for {p['compile_s']:.0f} s"
+            if p.get("graphs"):
+                line += f", {p['graphs']} graph(s) to inductor so far"
+        line += f"; {p.get('elapsed_s', 0):.0f} s in the cell"
+        if self.limit is not None:
+            line += f" of {self.limit(spec):.0f} s allowed"
+        self.say(line + f"  [{now - self.t0:.0f}s]")
 
     def say(self, text: str):
         if not self.quiet:
@@ -55,7 +89,8 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
     the_plan = make_plan(options)
     runnable, aliases = plan_runs([c for c in the_plan.cells if c.skip_reason is None],
                                   the_plan.modes)
-    progress = Progress(len(the_plan.cells) - len(aliases), quiet)
+    sizing = Sizing(options, the_plan)
+    progress = Progress(len(the_plan.cells) - len(aliases), quiet, limit=sizing.timeout_for)
     pool = pool or start_pool(options)
     jobs = min(pool.jobs, max(1, len(runnable)))
     skipped_n = sum(1 for c in the_plan.cells if c.skip_reason is not None)
@@ -81,7 +116,18 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
     def on_result(raw):  # the workers are up: their start no longer needs the cores
         if not env_thread.is_alive() and env_thread.ident is None:
             env_thread.start()
+        if raw.spec is the_plan.sizing:
+            progress.say(sizing.measured(raw))
+            return
         progress(raw)
+    run_kw = dict(on_progress=progress.running, timeout_for=sizing.timeout_for)
+    if the_plan.sizing is not None:  # first: its answer sets the whole policy's time
+        runnable = [the_plan.sizing, *runnable]
+        why = (f"its estimate says what a cell that runs out of --timeout "
+               f"{options.timeout:g} needs" if options.timeout_given else
+               "its compile profile and the estimate set their time; --timeout S to choose it")
+        progress.say(f"compilecheck: sizing the whole policy's cells first: "
+                     f"{the_plan.sizing.scope} compiled alone ({why})")
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_term(signum, frame):
@@ -93,8 +139,9 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
         previous = None
     specs = list(the_plan.cells)
     try:
-        for r in pool.run(runnable, on_result=on_result):
-            results[r.spec] = r
+        for r in pool.run(runnable, on_result=on_result, **run_kw):
+            if r.spec is not the_plan.sizing:
+                results[r.spec] = r
         for alias, measured in aliases.items():
             results[alias] = as_alias(results[measured], alias)
         held = the_plan.deferred.get("holders") or []
@@ -107,7 +154,7 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
                             f"(state audit), {len(held) - on} on the whole" if on else
                             "on the whole module (no module inside it answers for its "
                             "state alone)"))
-            for r in pool.run(held, on_result=progress):
+            for r in pool.run(held, on_result=progress, **run_kw):
                 results[r.spec] = r
             specs += held
         extra = _needed_deferred(the_plan, results)
@@ -115,7 +162,7 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
             progress.total += len(extra)
             progress.say(f"compilecheck: {len(extra)} more cell(s): the suppress-errors rung "
                          "(the cell it wraps failed to compile)")
-            for r in pool.run(extra, on_result=progress):
+            for r in pool.run(extra, on_result=progress, **run_kw):
                 results[r.spec] = r
             specs += extra
         cells = cls_.predict([cls_.classify(results[s]) for s in specs])
@@ -135,7 +182,8 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
         env_thread.start()
     env_thread.join()
     knobs = env_box.get("knobs") if "knobs" in env_box else lint()
-    ladder, recommendation, decided = decide(the_plan, list(zip(cells, specs)), knobs)
+    ladder, recommendation, decided = decide(the_plan, list(zip(cells, specs)), knobs,
+                                             estimate_s=sizing.estimate_s, rerun=rerun_command)
     if environment is None:  # what a worker reported, with this process's own words
         environment = pool.environment()
         if environment is not None:
@@ -147,10 +195,11 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
     report = Report(env, knobs, cells, ladder, recommendation, the_plan.target_mode,
                     interrupted=pool.interrupted, state_writes=state_writes(results),
                     judged_patterns=options.patterns if options.judge_patterns else ("loop",))
-    report.estimate = estimate(report, decided, the_plan, options)
+    report.estimate = sizing.annotate(estimate(report, decided, the_plan, options))
     if options.cold_start and not pool.interrupted:
         report.cold_start, report.cold_start_recommendation = cold_start(
-            options, progress, region=repeated_region(results, the_plan.target_mode))
+            options, progress, timeout=sizing.whole_s,
+            region=repeated_region(results, the_plan.target_mode))
     if options.ticket:
         from .report import ticket
 
@@ -189,8 +238,10 @@ def record_traces(pool: Pool, chosen: list, folder: str, progress: Progress) -> 
     return out
 
 
-def cold_start(options: DiagnoseOptions, progress: Progress, **measure_kw) -> tuple[list, dict]:
-    """The cold-start rows, one fresh process each, one progress line per row."""
+def cold_start(options: DiagnoseOptions, progress: Progress, timeout: float | None = None,
+               **measure_kw) -> tuple[list, dict]:
+    """The cold-start rows, one fresh process each, one progress line per row (and one a
+    minute while a row runs); ``timeout``: each row's, else the options'."""
     from .decide.coldstart import decide as decide_cold
     from .run.coldstart import measure, target_spec
     from .vocab.coldstart import DEFAULT_CALLS, ROWS
@@ -205,23 +256,41 @@ def cold_start(options: DiagnoseOptions, progress: Progress, **measure_kw) -> tu
             f"{r['status']}: {(r.get('error') or '')[:80]}"
         progress.say(f"  cold start {r['name']}: {how}  [{time.monotonic() - t0:.0f}s]")
 
-    rows = measure(spec, options.timeout, on_row=on_row, **measure_kw)
+    def on_tick(name, seconds, limit):
+        progress.say(f"  ... cold start {name}: running for {seconds:.0f} s of {limit:.0f} s "
+                     f"allowed  [{time.monotonic() - t0:.0f}s]")
+
+    rows = measure(spec, timeout or options.timeout, on_row=on_row, on_tick=on_tick,
+                   **measure_kw)
     return decide_cold(rows, options.calls or DEFAULT_CALLS, spec.mode)
 
 
 def repeated_region(results: dict, target_mode: str) -> dict | None:
     """The repeated region the target cell's compile profile named (its function, where it is
-    defined, how many times one call runs it): what the cold start's regional rows compile."""
-    from .classify.slowcompile import best_region
+    defined and held, how many times one call runs it, its share of the graph): what the cold
+    start's regional rows compile; ``{"none": why}`` where the profile named none a user can
+    compile; None where no profile was taken."""
+    from .classify.slowcompile import REGION_SHARE, best_region, region_name
 
     for spec, raw in results.items():
         obs = raw.obs or {}
         if spec.mode == target_mode and spec.role == "matrix" and spec.scope == "whole" \
                 and obs.get("profile"):
             best = best_region(obs, obs["profile"])
-            if best:
-                return {k: best[0][k] for k in ("function", "defined", "caller", "call_site",
-                                                  "calls")}
+            if not best:
+                return {"none": "no repeated region makes at least "
+                                f"{REGION_SHARE:.0%} of the compiled graph (compile profile): "
+                                "nothing worth compiling alone"}
+            r, n = best
+            if not r["compilable"]:
+                return {"none": f"the repeated region {region_name(r)} is not a method or "
+                                "forward of anything the module holds (a closure made anew "
+                                "on every call, or a plain function): no regional compile can "
+                                "target it"}
+            keep = ("function", "defined", "caller", "call_site", "calls", "qualname", "owner",
+                    "owner_class", "instances")
+            return {**{k: r.get(k) for k in keep},
+                    "share": round(n / max(obs["profile"].get("ops") or 1, 1), 3)}
     return None
 
 

@@ -96,8 +96,10 @@ def test_deployed_layer_every_write_with_its_line(default_run):
     assert {"_act_scale", "_cached_weight_key", "_R_in_cache_dict"} <= attrs
     overwrite = [f for f in cold["findings"] if f.get("predicts") == "cudagraph_overwrite"]
     assert [f["attribute"] for f in overwrite] == ["_act_scale"]
-    slow = [f for f in cold["findings"] if f["class"] == "slow_compile"]
-    assert slow and "_maybe_update_weight_cache" in slow[0]["detail"]
+    # the one-time weight preparation makes most of the graph, but the layer compiles in
+    # seconds: not worth the user's time (slow_compile's rule, docs/failure-modes.md)
+    assert cold["compile_s"] < 30
+    assert not [f for f in cold["findings"] if f["class"] == "slow_compile"]
     assert cold["compile_profile"]["top_sources"][0]["function"] == \
         "_maybe_update_weight_cache"
     (warm,) = [c for c in cells(rep, role="warm-up") if c["status"] != "skip"]
@@ -131,12 +133,15 @@ def test_ladder_and_recommendation(default_run):
     assert chosen["status"] == "pass" and chosen["keeps_numerics"]
     assert "predicted" in chosen["basis"]  # on a CPU the CUDA-graph outcome is a prediction
     assert chosen["settings"] in rec["summary"]
-    # among the clean, numerics-keeping passes as fast as the fastest, the smallest change to
-    # the user's code (docs/ladder.md rule 7), then the lowest rung
+    # among the clean, numerics-keeping passes predicted to keep CUDA graphs (on a CPU the
+    # prediction ranks them above a rung that turns them off: rule 4b) as fast as the
+    # fastest, the smallest change to the user's code (docs/ladder.md rule 7), then the
+    # lowest rung
     from compilecheck.vocab.rungs import BY_NAME
 
     passes = [r for r in rep["ladder"] if r["status"] == "pass" and r["keeps_numerics"]
-              and r["name"] != "no-compile" and not r.get("same_as")]
+              and r["name"] != "no-compile" and not r.get("same_as")
+              and BY_NAME[r["name"]].cudagraphs != "off"]
     fastest = max(passes, key=lambda r: r["speedup"])
     overlapping = [r for r in passes if r["speedup_range"][0] <= fastest["speedup_range"][1]
                    and fastest["speedup_range"][0] <= r["speedup_range"][1]]
@@ -293,9 +298,9 @@ def test_explain_on_the_run_log_finds_what_the_report_found(default_run):
         result = explain_lines(f)
     found = {h.cls for h in result.findings}
     reported = {f["class"] for c in default_run.report["cells"] for f in c["findings"]}
-    # what torch itself logs of it (the recompiles on module state); slow_compile and the
-    # grad prediction come from compilecheck's own measurements, not from torch's log
-    expected = {"state_mutation", "slow_compile", "cudagraph_never_recorded"}
+    # what torch itself logs of it (the recompiles on module state); the grad prediction
+    # comes from compilecheck's own measurements, not from torch's log
+    expected = {"state_mutation", "cudagraph_never_recorded"}
     text = default_run.log_path.read_text(errors="replace")
     if "graph_break" in reported:
         # torch 2.7 cannot trace torch.quantile whole (its check of q is a data-dependent

@@ -67,20 +67,36 @@ def classify(raw: RawResult) -> CellResult:
     return CellResult(
         status=status_of(findings), findings=[f.to_json() for f in findings], error=error_text,
         compile_s=_r(obs.get("compile_s")), eager_ms=_r(eager_ms), compiled_ms=_r(compiled_ms),
-        speedup=_r(speedup), max_abs_err=_r(obs.get("max_abs_err"), 6),
+        speedup=_r(speedup), max_abs_err=_sig(obs.get("max_abs_err")),
         graphs=(counters.get("stats") or {}).get("unique_graphs", 0) if compiled else None,
         graph_breaks=sum((counters.get("graph_break") or {}).values()) if compiled else None,
         recompiles=recompiles if compiled else None,
         cudagraph_skips=(counters.get("inductor") or {}).get("cudagraph_skips", 0)
         if compiled else None,
         eager_spread=spread_e, compiled_spread=spread_c if spec.mode != "eager" else None,
-        speedup_range=speedup_range, compile_profile=obs.get("profile"),
+        speedup_range=speedup_range, compile_profile=_profile(obs, spec),
         gpu_ms=obs.get("gpu_ms"),
         **base)
 
 
 def _r(x, nd=4):
     return None if x is None else round(float(x), nd)
+
+
+def _profile(obs: dict, spec: CellSpec) -> dict | None:
+    """The compile profile, with the repeated region it found (classify/slowcompile.py)."""
+    from .slowcompile import region_summary
+
+    profile = obs.get("profile")
+    if not profile:
+        return profile
+    region = region_summary(obs, spec.mode)
+    return {**profile, "repeated_region": region} if region else profile
+
+
+def _sig(x, digits=3):
+    """An error to ``digits`` significant digits: 2.4e-07 stays 2.4e-07 (0.0 only for 0)."""
+    return None if x is None else float(f"{float(x):.{digits}g}")
 
 
 def predict(cells: list[CellResult]) -> list[CellResult]:

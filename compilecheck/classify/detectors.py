@@ -193,10 +193,20 @@ def _detect_crash(o: Observed):
 
 
 def _detect_timeout(o: Observed):
+    """Out of time: what the worker last said it was doing (run/phase.py), never a verdict on
+    the module (the ladder leaves the rung undecided)."""
     if o.outcome != "timeout":
         return []
-    return [Finding("timeout", f"the cell gave {o.detail}; the worker was killed with its "
-                               "children")]
+    from ..run.phase import describe
+
+    given = o.obs.get("timeout_s")
+    head = f"did not finish in {given:.0f} s" if given else f"gave {o.detail}"
+    return [Finding("timeout", f"{head}, {describe(o.obs.get('timed_out'))}{NOT_A_VERDICT} "
+                               "(a larger --timeout decides it); the worker was killed with "
+                               "its children")]
+
+
+NOT_A_VERDICT = "; running out of time is not a verdict"
 
 
 DETECTORS = {
@@ -213,7 +223,7 @@ DETECTORS = {
     "cudagraph_never_recorded": callchecks.never_recorded,
     "cudagraph_threads": callchecks.threads,
     "cudagraph_skipped": _detect_cudagraph_skipped,
-    "slow_compile": lambda o: slow_compile(o.obs),
+    "slow_compile": lambda o: slow_compile(o.obs, o.spec.device, o.spec.mode),
     "graph_break": _detect_graph_break,
     "recompile": _detect_recompile,
 }

@@ -27,6 +27,23 @@ def _overlap(a, b) -> bool:
     return bool(a and b) and a[0] <= b[1] and b[0] <= a[1]
 
 
+SAME_SPEED = 0.05  # steady times within 5% of each other: the same speed across processes
+FAR_WORSE = 1.5  # a row this much slower per call than as-deployed says why
+
+
+def same_speed(row: dict, base: dict) -> bool:
+    """Steady speeds that measurement cannot tell apart: spreads that overlap, a difference
+    inside either spread's width, or within SAME_SPEED of as-deployed's (each row is its own
+    process: a few percent between processes is noise, never a break-even call count)."""
+    a, b = row.get("steady_ms"), base.get("steady_ms")
+    if a is None or b is None:
+        return False
+    if _overlap(row.get("spread"), base.get("spread")):
+        return True
+    widths = [s[1] - s[0] for s in (row.get("spread"), base.get("spread")) if s]
+    return abs(a - b) <= max(widths, default=0.0) or abs(a - b) <= SAME_SPEED * b
+
+
 def _region_words(row: dict) -> dict:
     """{cls} {fn} {target} {region} of the row's region, for the templates."""
     fn = row.get("region_function") or "forward"
@@ -58,8 +75,7 @@ def _same_numerics(row: dict, base: dict) -> bool:
 
 
 def episode_s(row: dict, base: dict, calls: int) -> float:
-    ms = base["steady_ms"] if _overlap(row.get("spread"), base.get("spread")) else \
-        row["steady_ms"]
+    ms = base["steady_ms"] if same_speed(row, base) else row["steady_ms"]
     return row["compile_s"] + calls * ms / 1000.0
 
 
@@ -76,11 +92,25 @@ def decide(rows: list[dict], calls: int, mode: str) -> tuple[list[dict], dict]:
         if r.get("measured"):
             r["episode_s"] = round(episode_s(r, base, calls), 2)
             r["same_numerics"] = r in fair
-            r["same_speed"] = _overlap(r.get("spread"), base.get("spread"))
+            r["same_speed"] = same_speed(r, base)
+            if not r["same_speed"] and r["steady_ms"] > FAR_WORSE * base["steady_ms"]:
+                r["slower_why"] = _slower_why(r)
     cheapest = min(r["episode_s"] for r in fair)
     near = [r for r in fair if r["episode_s"] <= cheapest * (1 + TIE)]
     best = min(near, key=lambda r: (BY_NAME[r["name"]].user_change, r["episode_s"]))
     return rows, {"name": best["name"], "calls": calls, "summary": summary(best, base, calls)}
+
+
+def _slower_why(row: dict) -> str:
+    """Why a row's calls are far slower than the whole compile's: what ran eagerly."""
+    if row["name"] == "regional":
+        share = row.get("region_share")
+        part = f" ({share:.0%} of the whole compile's operations)" if share else ""
+        return (f"only {row.get('region_class', 'the region')}{part} was compiled; everything "
+                "outside it ran eagerly, call by call")
+    if row["name"] == "nested-region":
+        return "the marked region runs as a call of its own in the graph (fewer fusions)"
+    return "slower calls than the whole-module compile"
 
 
 def summary(best: dict, base: dict, calls: int) -> str:
@@ -103,6 +133,8 @@ def summary(best: dict, base: dict, calls: int) -> str:
             even = (base["compile_s"] - best["compile_s"]) / (extra_ms / 1000.0)
             text += f" (it stops paying after {even:.0f} calls)"
         text += "."
+        if best.get("slower_why"):
+            text += f" Slower per call because {best['slower_why']}."
     if best.get("note"):
         text += f" Note: {best['note']}."
     return text + " Do this: " + best["do_this"]

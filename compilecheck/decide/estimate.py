@@ -124,3 +124,58 @@ def estimate(report, decided: dict, plan, options) -> dict | None:
                     "stack of 28 layers on a CPU its total was within about 20%, "
                     "docs/performance.md)."]
     return out
+
+
+MARGIN = 3.0  # a whole policy's cell: its compile estimate times this, plus FIXED_S
+FIXED_S = 120.0  # building the policy, the state audit, eager calls, timing
+MIN_WHOLE_S = 300.0
+
+
+def policy_towers(size) -> dict:
+    """The built-in policy's towers at a size (probes/policy_sizes.py), as ``policy_cost``
+    takes them: name -> (layers, [Shape of each linear], traces per call)."""
+    from ..probes.shapes import Shape
+
+    traces = {"vision": size.images, "lm": 1, "expert": size.num_steps}
+    towers: dict = {}
+    for name, n_in, n_out, layers in size.wrapped_shapes():
+        tower = name.split(".")[0]
+        if not layers or not traces[tower]:
+            continue
+        entry = towers.setdefault(tower, [layers, [], traces[tower]])
+        entry[1].append(Shape(1, n_in, n_out))
+    return {k: tuple(v) for k, v in towers.items()}
+
+
+def whole_policy_estimate(layer, audit: dict | None, policy: str, n_in: int, n_out: int,
+                          block: int) -> dict | None:
+    """The whole built-in policy's cold compile at ``policy``, from one of its layers
+    (``layer``: the sizing cell's CellResult, of shape n_in -> n_out) compiled alone."""
+    from ..probes import POLICY_SIZES
+    from ..probes.shapes import Shape
+
+    if not (layer.compile_profile or {}).get("phases"):
+        return None
+    cost = policy_cost(layer, _one_time_ops(layer, audit), Shape(1, n_in, n_out),
+                       policy_towers(POLICY_SIZES[policy]), block)
+    cost["layer_compile_s"] = layer.compile_s
+    return cost
+
+
+def cell_timeout(estimate_s: float) -> float:
+    """The time a whole policy's cell gets from its compile estimate: MARGIN times it plus
+    FIXED_S, at least MIN_WHOLE_S, in whole minutes."""
+    import math
+
+    return max(MIN_WHOLE_S, 60.0 * math.ceil((MARGIN * estimate_s + FIXED_S) / 60.0))
+
+
+def needed_timeout(given: float, estimate_s: float | None) -> float:
+    """What a cell that ran out of ``given`` seconds needs: the estimate's time where that is
+    more, else twice what it had (the estimate, if any, was short), in whole minutes."""
+    import math
+
+    from_estimate = cell_timeout(estimate_s) if estimate_s else 0.0
+    want = from_estimate if from_estimate > given else 2.0 * given
+    return 60.0 * math.ceil(want / 60.0)
+

@@ -11,6 +11,12 @@ of rules (docs/ladder.md):
    user's code wins: none (the module as it is) < the call site (a warm-up, the compile's
    options) < the layer's own code (a calibration pass); then the lower rung.
 
+Where no rung ran with CUDA graphs (a CPU) and the target mode has them, a rung predicted to
+run with them outranks one whose form turns them off: CPU speeds, measured without CUDA
+graphs for both, cannot rank them (rule 4b). A rung whose cell ran out of time is undecided:
+neither a candidate nor evidence against compiling; where no rung can be chosen without it,
+the recommendation is the command that gives it the time it needs.
+
 Every sentence of a rung's ``why`` comes from this run's cells for this module.
 """
 from __future__ import annotations
@@ -18,6 +24,8 @@ from __future__ import annotations
 from ..plan.cells import Plan, ladder_key
 from ..vocab.results import CellResult, Rung
 from ..vocab.rungs import NOTHING_TO_WARM, BY_NAME, RUNGS, no_cudagraphs_form
+from .estimate import needed_timeout
+from ..classify.detectors import NOT_A_VERDICT
 
 
 def _cells_of(keys, by_key) -> list[CellResult]:
@@ -60,12 +68,24 @@ def _basis(cells: list[CellResult], deciding: CellResult, mode_has_cg: bool,
         return f"measured {where}, no CUDA graphs in this form", None
     skipped_on = [c for c in cells if c.cudagraphs == "on" and c.status == "skip"]
     pred = skipped_on[0].predicted if skipped_on else None
-    return (f"measured {where} with CUDA graphs off; with CUDA graphs predicted: "
-            f"{pred or 'unknown'}"), pred
+    return f"measured {where} with CUDA graphs off; {_cg_words(pred)}", pred
 
 
-def decide(plan: Plan, cells_specs: list, knobs: list) -> tuple[list[Rung], dict, dict]:
-    """The rungs, the recommendation, and the cell each rung's status rests on."""
+def _cg_words(pred: str | None) -> str:
+    """What CUDA graphs are predicted to do, in words about CUDA graphs only: a failure class
+    by name; a pass or a warning (whose findings are no CUDA-graph hazard) as running."""
+    if pred in ("pass", "warn"):
+        return "predicted to run with CUDA graphs (no CUDA-graph hazard found)"
+    if pred:
+        return f"with CUDA graphs predicted: {pred}"
+    return "with CUDA graphs: no prediction"
+
+
+def decide(plan: Plan, cells_specs: list, knobs: list, estimate_s: float | None = None,
+           rerun=None) -> tuple[list[Rung], dict, dict]:
+    """The rungs, the recommendation, and the cell each rung's status rests on.
+    ``estimate_s``: the whole policy's compile estimate (a timed-out cell's time needed);
+    ``rerun(seconds)``: the command that gives every cell that time."""
     by_key = {ladder_key(spec): c for c, spec in cells_specs}
     ignored = {k["name"] for k in knobs if k.get("read_by_torch") is False}
     mode = plan.target_mode
@@ -87,9 +107,23 @@ def decide(plan: Plan, cells_specs: list, knobs: list) -> tuple[list[Rung], dict
         elif deciding is None or deciding.status == "skip":
             rung.status = "skip"
             rung.why = (deciding.error if deciding else None) or "not measured"
+        elif "timeout" in deciding.classes:  # out of time: no verdict either way
+            given = deciding.wall_s or 0.0
+            what = next(f["detail"] for f in deciding.findings if f["class"] == "timeout")
+            what = what.split(NOT_A_VERDICT)[0]
+            rung.status = "skip"
+            rung.undecided = {"timeout_s": round(given), "what": what,
+                              "needed_s": needed_timeout(given, estimate_s),
+                              "basis": "the estimate of the whole policy's compile, "
+                                       f"about {estimate_s:.0f} s" if estimate_s else
+                                       "twice the time it had: no estimate of this compile"}
+            rung.why = (f"undecided: {what}; not a verdict: --timeout "
+                        f"{rung.undecided['needed_s']:.0f} decides it")
         else:
             decided[entry.name] = deciding
             rung.status, rung.speedup = deciding.status, deciding.speedup
+            if deciding.status == "warn":
+                rung.warnings = sorted(set(deciding.classes))
             rung.speedup_range = deciding.speedup_range
             rung.basis, rung.predicted = _basis(cells, deciding, mode_has_cg,
                                                 entry.cudagraphs != "off")
@@ -117,7 +151,7 @@ def decide(plan: Plan, cells_specs: list, knobs: list) -> tuple[list[Rung], dict
             _wraps(r, by_name["full-fix"],
                    "the state audit saw no write that a warm-up changes (0 calls needed), so "
                    "it was not compiled again")
-    return rungs, recommend(rungs, mode, mode_has_cg), decided
+    return rungs, recommend(rungs, mode, mode_has_cg, rerun), decided
 
 
 def _wraps(rung: Rung, twin: Rung, reason: str):
@@ -125,6 +159,7 @@ def _wraps(rung: Rung, twin: Rung, reason: str):
     rung.status, rung.speedup, rung.speedup_range = twin.status, twin.speedup, \
         twin.speedup_range
     rung.basis, rung.predicted = twin.basis, twin.predicted
+    rung.undecided, rung.warnings = twin.undecided, twin.warnings
     rung.why = f"{reason}; it is the {twin.name} rung ({twin.status})."
 
 
@@ -147,10 +182,10 @@ def _why(name: str, cell: CellResult, rung: Rung, cg_form: bool) -> str:
         text += (f"; without CUDA graphs the overwrite of "
                  f"{', '.join('`' + f['attribute'] + '`' for f in moot if f.get('attribute'))} "
                  "cannot happen")
-    if rung.predicted and rung.predicted != cell.status:
-        text += f"; with CUDA graphs (predicted, not measured here): {rung.predicted}"
+    if rung.predicted in ("pass", "warn"):
+        text += "; predicted to run with CUDA graphs (not measured here)"
     elif rung.predicted:
-        text += "; with CUDA graphs: predicted the same (not measured here)"
+        text += f"; with CUDA graphs (predicted, not measured here): {rung.predicted}"
     return text.rstrip(".") + "."
 
 
@@ -172,11 +207,30 @@ def _overlap(a: Rung, b: Rung) -> bool:
     return ra[0] <= rb[1] and rb[0] <= ra[1]
 
 
-def recommend(rungs: list[Rung], mode: str, mode_has_cg: bool = True) -> dict:
+QUIET = {"slow_compile"}  # a warning about compile time, not about what the rung does
+
+
+def _clean(r: Rung) -> bool:
+    """Passed, or warned only of its compile time (which the cache state of the run moves, so
+    it must not rank rungs: rule 4 compares what a rung does, not how long it took)."""
+    return r.status == "pass" or (r.status == "warn" and bool(r.warnings)
+                                  and set(r.warnings) <= QUIET)
+
+
+def _keeps_cg(r: Rung, mode_has_cg: bool) -> bool:
+    """Its form keeps the target mode's CUDA graphs and they are predicted to run."""
+    return mode_has_cg and BY_NAME[r.name].cudagraphs != "off" and \
+        r.predicted in ("pass", "warn")
+
+
+def recommend(rungs: list[Rung], mode: str, mode_has_cg: bool = True, rerun=None) -> dict:
     compiled = [r for r in rungs if r.name != "no-compile" and r.same_as is None
                 and _usable(r, mode_has_cg)
                 and (r.name != "suppress-errors" or _rescued(rungs))]
+    undecided = [r for r in rungs if r.undecided and r.same_as is None]
     if not compiled:
+        if undecided:
+            return _undecided(undecided, rerun)
         eager = next((r for r in rungs if r.name == "no-compile" and r.status == "pass"), None)
         if eager is None:
             return {"rung": None, "name": None,
@@ -185,9 +239,11 @@ def recommend(rungs: list[Rung], mode: str, mode_has_cg: bool = True) -> dict:
         return {"rung": eager.rung, "name": eager.name,
                 "summary": f"rung {eager.rung} (no-compile): no compiled rung passed in {mode}"
                            f". Do this: {eager.settings}."}
+    on_gpu = any(r.basis.startswith("measured with CUDA graphs") for r in rungs)
 
     def standing(r):
-        return (not r.keeps_numerics, r.status != "pass",
+        return (not r.keeps_numerics, not _clean(r),
+                not (on_gpu or _keeps_cg(r, mode_has_cg)),  # 4b: on a CPU, the prediction
                 not r.basis.startswith("measured with CUDA graphs"))
 
     best_standing = min(standing(r) for r in compiled)
@@ -199,16 +255,51 @@ def recommend(rungs: list[Rung], mode: str, mode_has_cg: bool = True) -> dict:
     if best.speedup_range:
         speed += f" [{best.speedup_range[0]:.2f}-{best.speedup_range[1]:.2f}]"
     lines = [f"rung {best.rung} ({best.name}) in {mode}: {speed}, {best.basis}."]
+    cg_off = [r for r in compiled if standing(r)[:2] == standing(best)[:2]
+              and not _keeps_cg(r, mode_has_cg)]
+    if not on_gpu and _keeps_cg(best, mode_has_cg) and cg_off:
+        other = min(cg_off, key=lambda r: r.rung)
+        lines.append(f"No rung ran with CUDA graphs here, so CPU speeds cannot rank it against "
+                     f"rung {other.rung} ({other.name}), which turns them off: the prediction "
+                     "decides.")
     if best.status == "warn":
-        lines.append(f"It passes with a warning: {best.why}")
+        lines.append(f"It passes with a warning ({best.why.split(': ')[0]}"
+                     + (", a note on compile time only" if _clean(best) else "") + ").")
     if not best.keeps_numerics:
         lines.append(f"It changes the model's numerics ({BY_NAME[best.name].changes}): no rung "
                      "that keeps them passed.")
     if best.speedup_range and best.speedup_range[1] < 1.0:
         lines.append("Compiled, this module measured slower than eager at this shape on this "
                      "machine: measure at the deployed shape and device before you choose.")
+    before = [r for r in undecided if r.keeps_numerics and
+              (BY_NAME[r.name].change, r.rung) < (BY_NAME[best.name].change, best.rung)]
+    if before:
+        r = before[0]
+        lines.append(f"Rung {r.rung} ({r.name}) ran out of time after "
+                     f"{r.undecided['timeout_s']:.0f} s and was not weighed; "
+                     f"{_rerun(rerun, r.undecided['needed_s'])} weighs it.")
     lines.append(f"Do this: {best.settings}.")
     return {"rung": best.rung, "name": best.name, "summary": " ".join(lines)}
+
+
+def _rerun(rerun, seconds: float) -> str:
+    return rerun(seconds) if rerun else f"--timeout {seconds:.0f}"
+
+
+def _undecided(rungs: list[Rung], rerun) -> dict:
+    """No compiled rung can be chosen and some ran out of time: no verdict, the command that
+    gives them the time they need."""
+    needed = max(r.undecided["needed_s"] for r in rungs)
+    first = rungs[0]
+    names = ", ".join(f"{r.rung} ({r.name})" for r in rungs)
+    command = _rerun(rerun, needed)
+    summary = (f"undecided: rung{'s' if len(rungs) > 1 else ''} {names} ran out of time "
+               f"(the first {first.undecided['what']}); running out of time is no verdict on "
+               f"compiling. {needed:.0f} s per cell ({first.undecided['basis']}) decides it. "
+               f"Do this: {command}")
+    return {"rung": None, "name": None, "summary": summary,
+            "undecided": {"rungs": [r.name for r in rungs], "timeout_s": needed,
+                          "command": command}}
 
 
 def _rescued(rungs: list[Rung]) -> bool:

@@ -18,6 +18,11 @@ from .sources import is_user_file, short_path
 
 FRAME_RE = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
 TOP = 5
+_HANDED = [0]  # graphs handed to inductor in this process (a worker's progress reads it)
+
+
+def graphs_handed() -> int:
+    return _HANDED[0]
 
 
 class RecordingBackend:
@@ -30,18 +35,34 @@ class RecordingBackend:
         self.__name__ = "inductor"  # a registered backend's name: torch treats it as one
         self.graphs: list = []
         self.own_s = 0.0  # what recording the graphs cost
+        self.backend_cpu_s = self.backend_wall_s = 0.0
 
     def __call__(self, gm, example_inputs, **kw):
         t = time.perf_counter()
         self.graphs.append(_graph_summary(gm))
+        _HANDED[0] += 1
         self.own_s += time.perf_counter() - t
-        return self.inner(gm, example_inputs, **kw)
+        cpu, wall = _cpu_s(), time.perf_counter()
+        try:
+            return self.inner(gm, example_inputs, **kw)
+        finally:  # how much of the backend's wall time this process (and its compilers) ran
+            self.backend_cpu_s += _cpu_s() - cpu
+            self.backend_wall_s += time.perf_counter() - wall
 
     def reset(self):
         self.inner.reset()
 
     def get_compiler_config(self):
         return self.inner.get_compiler_config()
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and of its children waited for (the C++ compiler)."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), \
+        resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _graph_summary(gm) -> dict:
@@ -126,6 +147,10 @@ def build(backend: RecordingBackend | None, metrics: list[dict]) -> dict:
         "within": within,  # function -> operations made inside it (itself or its callees)
         "within_at": within_at,  # "file:function@call site" -> the same, per call site
         "profile_s": round(backend.own_s, 4) if backend else 0.0,  # the profile's own cost
+        # CPU over wall seconds of the backend's compile: below 1 where other processes
+        # shared the cores (a crowded machine stretches wall time, not the work)
+        "cpu_share": round(min(1.0, backend.backend_cpu_s / backend.backend_wall_s), 3)
+        if backend and backend.backend_wall_s >= 0.5 else None,
     }
 
 
@@ -141,4 +166,11 @@ def profile_lines(p: dict) -> list[str]:
     for s in p.get("top_sources") or []:
         out.append(f"- `{s['function']}` ({os.path.basename(s['file'])}): {s['ops']} "
                    f"operations, {s['share']:.0%}")
+    r = p.get("repeated_region")
+    if r:
+        out.append(f"- repeated region: `{r['region']}` traced {r['calls']} times a call from "
+                   f"{r['call_site']}, {r['share']:.0%} of the operations"
+                   + (f" (inside {r['loop']})" if r.get("loop") else "")
+                   + (f"; compile it alone: `{r['compile_line']}`" if r.get("compile_line")
+                      else "; no regional compile can target it as the code is"))
     return out

@@ -16,6 +16,7 @@ DEFAULT_PATTERNS = tuple(PATTERNS)  # all: on a CPU two of them are skips that c
 UPSTREAM_MODE = "max-autotune"  # upstream openpi's default
 NO_CUDA = "CUDA graphs need a CUDA device; none here"
 MAX_DEFAULT_JOBS = 8
+DEFAULT_TIMEOUT = 600.0  # seconds per cell where nothing better is known
 
 
 class PlanError(ValueError):
@@ -63,7 +64,9 @@ class DiagnoseOptions:
     shape: str = "tiny"
     config: tuple = ()  # DuQuantConfig fields as (name, value) pairs
     iters: int = 4
-    timeout: float = 600.0
+    timeout: float = DEFAULT_TIMEOUT  # seconds per cell
+    timeout_given: bool = True  # False: --timeout not given; a whole policy's cells get the
+    # time its estimate says (decide/estimate.py: cell_timeout), measured on a sizing cell
     jobs: int = 0  # 0: from the cores available
     seed: int = 0
     probes: tuple = ()  # user factory SPECs; replace the built-in variants
@@ -122,6 +125,9 @@ class Plan:
     subject: rung_registry.Subject  # what the rungs are measured on
     deferred: dict = dataclasses.field(default_factory=dict)  # rung -> cells run if needed
     modes: dict = dataclasses.field(default_factory=dict)  # torch's modes and options
+    sizing: CellSpec | None = None  # one layer of a whole policy, compiled first: its compile
+    # profile sizes the whole policy's cells' time (--timeout not given) and what one that
+    # runs out of time needs
 
 
 def plan(o: DiagnoseOptions, modes: dict | None = None) -> Plan:
@@ -180,7 +186,36 @@ def plan(o: DiagnoseOptions, modes: dict | None = None) -> Plan:
             _pattern_cells(o, modes, subject, target, scope))
     cells += [c for c in held if c.skip_reason is not None]
     deferred["holders"] = [c for c in held if c.skip_reason is None]
-    return Plan(_dedupe(cells), rungs, target, subject, deferred, modes)
+    sizing = None
+    if o.policy and subjects:  # its estimate sets the time, or what a time-out needs
+        variant, probe = subjects[0]
+        sizing = _cell(o, variant, target, False, probe, role="sizing",
+                       scope=sizing_layer(o.policy))
+    return Plan(_dedupe(cells), rungs, target, subject, deferred, modes, sizing)
+
+
+def whole_policy(spec: CellSpec) -> bool:
+    """A compiled cell of the whole built-in policy: the cells whose time a sizing cell
+    sets."""
+    return spec.scope == "whole" and spec.mode != "eager" and bool(spec.probe) \
+        and spec.probe.startswith("policy:")
+
+
+def sizing_layer(policy: str) -> str:
+    """The policy's layer whose shape one call traces most often (a denoise step's expert
+    projections, a camera's vision projections): the one compiled alone to size the whole."""
+    from .. import probes
+
+    size = probes.POLICY_SIZES[policy]
+    traces = {"vision": size.images, "lm": 1, "expert": size.num_steps}
+    calls: dict = {}
+    for name, n_in, n_out, layers in size.wrapped_shapes():
+        key = (n_in, n_out)
+        calls[key] = calls.get(key, 0) + layers * traces[name.split(".")[0]]
+    first = {}
+    for path, n_in, n_out in probes.policy.policy_targets(policy):
+        first.setdefault((n_in, n_out), path)
+    return first[max((k for k in calls if k in first), key=lambda k: calls[k])]
 
 
 def on_holders(templates: list[CellSpec], holders: dict) -> list[CellSpec]:

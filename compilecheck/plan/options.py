@@ -71,6 +71,8 @@ def diagnose_options(device, variants, modes, cudagraphs, shape, wbits, abits, b
         modes = modes or POLICY_MODES
         patterns = patterns or ("loop",)
         variants = ()
+    if timeout is not None and timeout <= 0:
+        _refuse(f"--timeout {timeout:g}: expected a positive number of seconds")
     if calls is not None and calls < 1:
         _refuse(f"--calls {calls}: expected at least 1 policy call per episode")
     import torch
@@ -80,8 +82,8 @@ def diagnose_options(device, variants, modes, cudagraphs, shape, wbits, abits, b
     elif device == "cuda" and not torch.cuda.is_available():
         _refuse("--device cuda: no usable CUDA device here (torch.cuda.is_available() is False); "
              "use --device cpu or auto")
-    from .cells import (DEFAULT_MODES, DEFAULT_PATTERNS, UPSTREAM_MODE, DiagnoseOptions,
-                       PlanError, plan, torch_modes)
+    from .cells import (DEFAULT_MODES, DEFAULT_PATTERNS, DEFAULT_TIMEOUT, UPSTREAM_MODE,
+                        DiagnoseOptions, PlanError, plan, torch_modes)
 
     known = torch_modes()
     for m in modes:
@@ -100,7 +102,9 @@ def diagnose_options(device, variants, modes, cudagraphs, shape, wbits, abits, b
     options = DiagnoseOptions(
         device=device, variants=tuple(dict.fromkeys(variants)) or tuple(builtin.VARIANTS),
         modes=tuple(dict.fromkeys(modes)) or default_modes, cudagraphs=cudagraphs, shape=shape,
-        config=tuple(sorted(cfg.__dict__.items())), iters=iters, timeout=timeout,
+        config=tuple(sorted(cfg.__dict__.items())), iters=iters,
+        timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+        timeout_given=timeout is not None,
         jobs=jobs or 0, seed=seed, probes=tuple(probes), strict=strict,
         target=None if any(m != "eager" for m in modes) else UPSTREAM_MODE,
         patterns=tuple(dict.fromkeys(("loop", *patterns))) if patterns else DEFAULT_PATTERNS,

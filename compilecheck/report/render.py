@@ -160,7 +160,8 @@ def cold_rows(rows) -> list[list]:
         out.append([r["name"], _f(r["compile_s"], "{:.1f}"),
                     f"{r['steady_ms']:.3g} [{lo:.3g}, {hi:.3g}]", f"{r['max_abs_err']:.1e}",
                     _n(r.get("graphs")), _n(r.get("recompiles")), _f(r.get("episode_s"), "{:.1f}"),
-                    note + r.get("do_this", "")])
+                    note + r.get("do_this", "")
+                    + (f" (slower per call: {r['slower_why']})" if r.get("slower_why") else "")])
     return out
 
 

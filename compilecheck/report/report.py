@@ -49,8 +49,10 @@ class Report:
     @property
     def verdict(self) -> str:
         statuses = {c.status for c in self.compiled_cells}
-        if "fail" in statuses:
-            return "FAIL"
+        if "fail" in statuses:  # only out of time: no verdict (exit 1 all the same)
+            failed = [c for c in self.compiled_cells if c.status == "fail"]
+            return "UNDECIDED" if all(set(c.classes) == {"timeout"} for c in failed) \
+                else "FAIL"
         return "WARN" if "warn" in statuses else "PASS"
 
     # ------------------------------------------------------------ JSON

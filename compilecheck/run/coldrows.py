@@ -102,16 +102,24 @@ def run_row(row: str, spec, workdir: str, profiled: dict | None = None) -> dict:
         res = _measure(subject, torch.compile(m, mode=mode), args, ref, load_s)
         extra["load_s"] = round(load_s, 3)
     elif row in ("regional", "nested-region"):
+        if profiled and profiled.get("none"):  # the profile named no region worth compiling
+            raise Absent(profiled["none"])
         region = profiled_region(m, profiled)
+        if profiled and region is None:
+            raise Absent(f"the compile profile named {profiled.get('qualname') or 'a region'}"
+                         f" (defined at {profiled.get('defined')}), but no object the module "
+                         "holds has it: nothing to compile in its place")
         source = "compile profile" if region else "repeated module class"
         region = region or repeated_class(m)
         if region is None:
-            raise Absent("no repeated region: the compile profile named none and no module "
+            raise Absent("no repeated region: no compile profile named one and no module "
                          "class repeats in this module")
         extra.update(region_class=region.label, region_owner=region.cls.__name__,
                      regions=len(region.owners),
                      region_function=region.function, region_paths=region.paths[:8],
                      region_source=source)
+        if profiled and profiled.get("share") is not None:
+            extra["region_share"] = profiled["share"]
         if row == "regional":
             region.compile_each(torch, mode)
             res = _measure(subject, m, args, ref)

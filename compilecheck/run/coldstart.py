@@ -45,8 +45,11 @@ def _folders(workdir: str, name: str, own_temp: bool) -> dict:
     return {**out, "TMPDIR": tmp} if own_temp else out
 
 
+TICK_S = 60.0  # a row still running says so this often (on_tick)
+
+
 def run_process(row: str, spec: CellSpec, workdir: str, cache: str, timeout: float,
-                own_temp: bool = True, region: dict | None = None) -> dict:
+                own_temp: bool = True, region: dict | None = None, on_tick=None) -> dict:
     """``row`` in a fresh process on the cache folders named ``cache``; its result dict.
     ``own_temp`` False keeps this process's temporary folder (and the C++ precompiled headers
     already there): quicker, the first call then leaves out that one-time cost."""
@@ -60,13 +63,21 @@ def run_process(row: str, spec: CellSpec, workdir: str, cache: str, timeout: flo
                 workdir, out, *([json.dumps(region)] if region else [])]
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=log, env=env, start_new_session=True)
-        try:
-            rc = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return {"status": "timeout", "error": f"no answer after {timeout:g} s: killed",
-                    "process_s": round(time.monotonic() - t0, 1)}
+        rc = None
+        while rc is None:
+            left = timeout - (time.monotonic() - t0)
+            try:
+                rc = proc.wait(timeout=max(0.0, min(left, TICK_S)))
+            except subprocess.TimeoutExpired:
+                if time.monotonic() - t0 < timeout:
+                    if on_tick:
+                        on_tick(row, time.monotonic() - t0, timeout)
+                    continue
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return {"status": "timeout", "error": f"no answer after {timeout:g} s: killed "
+                        "(out of time: not a verdict on this row; --timeout raises it)",
+                        "process_s": round(time.monotonic() - t0, 1)}
     wall = round(time.monotonic() - t0, 1)
     try:
         with open(out, encoding="utf-8") as f:
@@ -95,7 +106,8 @@ def target_spec(options) -> CellSpec:
 
 
 def measure(spec: CellSpec, timeout: float, workdir: str | None = None, on_row=None,
-            only: tuple = (), own_temp: bool = True, region: dict | None = None) -> list[dict]:
+            only: tuple = (), own_temp: bool = True, region: dict | None = None,
+            on_tick=None) -> list[dict]:
     """Every row (or those named in ``only``), one fresh process each (two for ``aot``: its
     build step, then the load), in order; ``on_row(row_dict)`` after each. ``region``: the
     repeated region the compile profile named (what the regional rows compile)."""
@@ -115,7 +127,7 @@ def measure(spec: CellSpec, timeout: float, workdir: str | None = None, on_row=N
                 res = {}
                 if entry.name == "aot":  # the build step the user runs once, elsewhere
                     build = run_process("aot-save", spec, workdir, "aot-build", timeout,
-                                        own_temp)
+                                        own_temp, on_tick=on_tick)
                     res["build_s"] = build.get("build_s")
                     if build["status"] != "ok":
                         res.update(status=build["status"], error="build step: " +
@@ -123,7 +135,7 @@ def measure(spec: CellSpec, timeout: float, workdir: str | None = None, on_row=N
                 if not res.get("status"):
                     res.update(run_process(entry.name, spec, workdir,
                                            entry.cache if entry.cache != "own" else entry.name,
-                                           timeout, own_temp, region))
+                                           timeout, own_temp, region, on_tick))
             res = {"name": entry.name, "measured": res.get("status") == "ok", **res}
             if entry.name == "warm-cache":
                 res["default_cache_dir"], res["default_in_temp"] = default_cache_dir()

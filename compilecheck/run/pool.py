@@ -49,14 +49,16 @@ class Worker:
             env=env, start_new_session=True, cwd=os.getcwd(),
         )
         self._buf = b""
+        self.progress: dict | None = None  # the running cell's last progress line
         self.ready = False
         self.hello: dict = {}  # what the worker said when it was ready (its environment)
 
-    def _readline(self, deadline: float) -> bytes | None:
-        """A full line, b"" on EOF, None on time-out."""
+    def _readline(self, deadline) -> bytes | None:
+        """A full line, b"" on EOF, None on time-out; ``deadline``: a monotonic time or a
+        function returning it (asked again while waiting: a cell's time can be raised)."""
         fd = self.proc.stdout.fileno()
         while b"\n" not in self._buf:
-            left = deadline - time.monotonic()
+            left = (deadline() if callable(deadline) else deadline) - time.monotonic()
             if left <= 0:
                 return None
             r, _, _ = select.select([fd], [], [], min(left, 0.5))
@@ -80,38 +82,48 @@ class Worker:
         except OSError:
             return ""
 
-    def run(self, spec: CellSpec, timeout: float) -> RawResult:
+    def run(self, spec: CellSpec, limit, on_progress=None) -> RawResult:
+        """``spec`` on this worker; ``limit()``: its seconds (asked while it runs);
+        ``on_progress(spec, progress)`` for each progress line the worker sends."""
         t0 = time.monotonic()
         if not self.ready:  # the worker's start (importing torch) is not the cell's time
             line = self._readline(t0 + START_TIMEOUT_S)
             if not line:
-                return self._dead(spec, line, t0)
+                return self._dead(spec, line, t0, START_TIMEOUT_S)
             try:
                 self.hello = json.loads(line)
             except ValueError:
                 self.hello = {}
             self.ready = True
             t0 = time.monotonic()
-        deadline = t0 + timeout
+        self.progress = None
         try:
             self.proc.stdin.write(spec.to_json().encode() + b"\n")
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
-            return self._dead(spec, b"", t0)
-        line = self._readline(deadline)
-        if not line:
-            return self._dead(spec, line, t0)
-        obs = json.loads(line)
+            return self._dead(spec, b"", t0, limit())
+        while True:
+            line = self._readline(lambda: t0 + limit())
+            if not line:
+                return self._dead(spec, line, t0, limit())
+            obs = json.loads(line)
+            if "progress" not in obs:
+                break
+            if obs["progress"].get("cell") == spec.label:  # not a late line of the last cell
+                self.progress = obs["progress"]
+                if on_progress:
+                    on_progress(spec, self.progress)
         if "internal_error" in obs:  # a bug of compilecheck's, not the module's
             return RawResult(spec, "internal", obs, "internal error", wall_s=time.monotonic() - t0)
         return RawResult(spec, "ok", obs, wall_s=time.monotonic() - t0)
 
-    def _dead(self, spec, line, t0) -> RawResult:
+    def _dead(self, spec, line, t0, limit: float) -> RawResult:
         wall = time.monotonic() - t0
         if line is None:  # time-out: kill the worker and everything it started
             self.kill()
-            return RawResult(spec, "timeout", None, f"no answer within {wall:.0f} s",
-                             self.stderr_tail(), wall)
+            return RawResult(spec, "timeout", {"timed_out": self.progress or {},
+                                               "timeout_s": round(limit, 1)},
+                             f"no answer within {wall:.0f} s", self.stderr_tail(), wall)
         try:
             code = self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -210,8 +222,13 @@ class Pool:
         with self._lock:
             self._idle.setdefault(env, []).append(w)
 
-    def run(self, specs: list[CellSpec], on_result=None) -> list[RawResult]:
+    def run(self, specs: list[CellSpec], on_result=None, on_progress=None,
+            timeout_for=None) -> list[RawResult]:
+        """Every spec on the workers; ``on_result(raw)`` as each ends, ``on_progress(spec,
+        progress)`` while it runs; ``timeout_for(spec)``: its seconds (asked again while it
+        runs), else the pool's."""
         on_result = on_result or (lambda r: None)
+        timeout_for = timeout_for or (lambda spec: self.timeout)
         todo: queue.Queue = queue.Queue()
         for i, s in enumerate(specs):
             todo.put((i, s))
@@ -224,7 +241,7 @@ class Pool:
                 except queue.Empty:
                     return
                 w = self._take(spec.env)
-                r = w.run(spec, self.timeout)
+                r = w.run(spec, lambda spec=spec: timeout_for(spec), on_progress)
                 if self.stopping.is_set() and r.outcome != "ok":
                     r = RawResult(spec, "interrupted", None, "interrupted")
                 if r.outcome in ("ok", "internal"):

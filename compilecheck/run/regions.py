@@ -1,7 +1,9 @@
 """What a regional compile targets in the module: the repeated region the compile profile named
 (classify/slowcompile.best_region: a function that one call runs N times, such as a denoise
-step or a block's forward), found on the module's own objects; else the outermost module class
-that repeats in a stack. Used by the cold-start rows ``regional`` and ``nested-region``."""
+step or a block's forward), found where the call tree saw it (the object's path from the
+module); where the profile named none, nothing (the rows say so); only where no profile was
+taken, the outermost module class that repeats in a stack. Used by the cold-start rows
+``regional`` and ``nested-region``."""
 from __future__ import annotations
 
 import dataclasses
@@ -45,18 +47,38 @@ def _defines(cls: type, function: str, defined: str) -> bool:
         str(code.co_firstlineno) == line
 
 
+def _resolve(module, path: str):
+    """The object at a dotted path from ``module``: submodules, then plain attributes."""
+    obj = module
+    for part in [p for p in path.split(".") if p]:
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
 def profiled_region(module, region: dict | None) -> Region | None:
-    """The objects in ``module`` whose class defines the profiled region's function."""
-    if not region:
+    """The objects in ``module`` whose class defines the profiled region's function: the
+    object at the path the call tree found it on (``owner``) and every other instance of its
+    class in the module, else any module whose class defines it at the line profiled."""
+    if not region or "function" not in region:
         return None
-    owners = [(p, m) for p, m in module.named_modules()
-              if _defines(type(m), region["function"], region["defined"])]
+    fn, owners = region["function"], []
+    if region.get("owner") is not None:
+        held = _resolve(module, region["owner"])
+        if held is not None and _defines(type(held), fn, region["defined"]):
+            owners = [(region["owner"], held)]
+            if (region.get("instances") or 1) > 1:
+                owners += [(p, m) for p, m in module.named_modules()
+                           if type(m) is type(held) and m is not held]
+    if not owners:
+        owners = [(p, m) for p, m in module.named_modules()
+                  if _defines(type(m), fn, region["defined"])]
     if not owners:
         return None
     cls = type(owners[0][1])
-    label = cls.__name__ if region["function"] == "forward" else \
-        f"{cls.__name__}.{region['function']}"
-    return Region(label, owners, region["function"], cls)
+    label = cls.__name__ if fn == "forward" else f"{cls.__name__}.{fn}"
+    return Region(label, owners, fn, cls)
 
 
 def repeated_class(module) -> Region | None:

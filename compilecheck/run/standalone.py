@@ -152,6 +152,17 @@ def representative(module, steps: list, path: str, iters: int):
                           for a in args))
 
     handle = sub.register_forward_pre_hook(keep, with_kwargs=True)
+    inside: set = set()  # its submodules the whole module's calls reach
+    hooks = [m.register_forward_pre_hook(lambda m, a, name=name: inside.add(name))
+             for name, m in sub.named_modules() if name]
+    forward, own = sub.forward, vars(sub).get("forward")  # a forward already patched stays
+    direct: list = []
+
+    def counted(*a, **kw):  # its own forward, however reached (``__call__`` or ``.forward``)
+        direct.append(1)
+        return forward(*a, **kw)
+
+    sub.forward = counted
     try:
         with torch.no_grad():
             for i in range(max(1, iters)):
@@ -160,6 +171,25 @@ def representative(module, steps: list, path: str, iters: int):
                     break
     finally:
         handle.remove()
+        for h in hooks:
+            h.remove()
+        if own is not None:
+            sub.forward = own
+        else:
+            del sub.forward
     if not seen:
-        raise NoRepresentative(f"{path} is not called by the module's forward")
+        raise NoRepresentative(_not_called(path, bool(direct), sorted(inside)))
     return before, seen[:iters]
+
+
+def _not_called(path: str, direct: bool, inside: list) -> str:
+    """Why the instance at ``path`` cannot be run alone, true for the module."""
+    if direct:
+        return (f"{path}.forward is called directly (not through the module's __call__), so "
+                "its inputs cannot be recorded to run it alone (the whole module's cells "
+                "cover it)")
+    if inside:
+        return (f"{path}.forward is never called by the module's forward, only parts of it "
+                f"({', '.join(inside[:3])}{', ...' if len(inside) > 3 else ''}): it cannot be "
+                "run alone (the whole module's cells cover those parts)")
+    return f"{path} is not called by the module's forward"

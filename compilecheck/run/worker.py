@@ -104,6 +104,17 @@ def main() -> None:
     except Exception as e:
         env = {"environment_error": f"{type(e).__name__}: {e}"}
     proto.write(json.dumps({"ready": True, "environment": env}, default=str) + "\n")
+    import threading
+
+    from .phase import PhaseSampler
+
+    lock = threading.Lock()
+
+    def say(message: dict):  # one JSON line at a time: the sampler's and the answers
+        with lock:
+            proto.write(json.dumps(message, default=str) + "\n")
+
+    sampler = PhaseSampler(lambda state: say({"progress": state}))
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -113,7 +124,11 @@ def main() -> None:
                 limit_memory()
             print(f"compilecheck worker: cell {spec.label}", file=sys.stderr, flush=True)
             t0 = time.monotonic()
-            obs = run_cell(spec)
+            sampler.start(spec.label)
+            try:
+                obs = run_cell(spec)
+            finally:
+                sampler.stop()
             print(f"compilecheck worker: cell {spec.label}: done in {time.monotonic() - t0:.2f} s",
                   file=sys.stderr, flush=True)
         except BaseException as e:  # an internal error still answers, and the worker lives on
@@ -123,7 +138,7 @@ def main() -> None:
         if err:  # in the worker's log too (diagnose --log), where explain can read it
             print(f"compilecheck worker: cell {spec.label}: {err['phase']} error at policy "
                   f"step {err['step']}:\n{err['traceback']}", file=sys.stderr, flush=True)
-        proto.write(json.dumps(obs, default=str) + "\n")
+        say(obs)
 
 
 if __name__ == "__main__":

@@ -69,3 +69,5 @@ class Rung:
     same_as: str | None = None  # a rung whose cells it shares (nothing measured of its own)
     predicted: str | None = None  # CPU: what CUDA graphs would make of it
     warmup: int = 0  # eager calls before compiling its cells had
+    undecided: dict | None = None  # its cell ran out of time: {timeout_s, what} (no verdict)
+    warnings: list | None = None  # the classes its deciding cell warned with
