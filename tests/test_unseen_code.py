@@ -8,7 +8,7 @@ from conftest import FIXTURES, cells, run_cli
 
 UNSEEN = FIXTURES / "unseen_code.py"
 NAMES = ("configured_block", "rank_change", "siblings", "observer", "kmeans_codebook",
-         "hooked")
+         "hooked", "recurrent", "created_then_updated")
 
 
 def marker(text: str) -> str:
@@ -168,3 +168,27 @@ def test_a_stored_tensor_returned_by_a_later_call_is_read_later():
 def test_a_window_rolled_in_place_changes_although_its_sum_does_not():
     (w,) = audit("rolled_window").writes
     assert (w.calls, w.changed) == ("every", "every")
+
+
+def test_a_data_dependent_branch_is_a_graph_break_however_torch_counts_it(run):
+    c = target(run, "kmeans_codebook")
+    assert c["graph_breaks"] >= 1
+    assert any(f["class"] == "graph_break" and "Data-dependent" in f["detail"]
+               for f in c["findings"])
+
+
+def test_a_module_dynamo_does_not_compile_predicts_no_cuda_graph_failure(run):
+    c = target(run, "recurrent")
+    assert c["graphs"] == 0
+    (f,) = [f for f in c["findings"] if f["class"] == "graph_break"]
+    assert "compiled no graph" in f["detail"] and "GRU" in f["detail"]
+    assert not [f for f in c["findings"] if f["class"] == "state_mutation"]
+    (on,) = [x for x in cells(run.report, variant="recurrent", role="matrix",
+                              cudagraphs="on") if x["mode"] == "reduce-overhead"]
+    assert on["predicted"] != "cudagraph_overwrite"
+
+
+def test_a_tensor_created_in_the_compiled_call_then_updated_in_place_needs_the_warm_up(run):
+    c = target(run, "created_then_updated")
+    (f,) = [f for f in c["findings"] if f.get("attribute") == "pad"]
+    assert f.get("predicts") == "cudagraph_overwrite" and "warm-up of 1" in f["detail"]

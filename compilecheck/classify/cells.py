@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .detectors import Observed, detect_all
+from .detectors import Observed, detect_all, graph_breaks
 from ..vocab.findings import status_of
 from ..vocab.results import CellResult
 from ..run.pool import RawResult
@@ -69,7 +69,7 @@ def classify(raw: RawResult) -> CellResult:
         compile_s=_r(obs.get("compile_s")), eager_ms=_r(eager_ms), compiled_ms=_r(compiled_ms),
         speedup=_r(speedup), max_abs_err=_sig(obs.get("max_abs_err")),
         graphs=(counters.get("stats") or {}).get("unique_graphs", 0) if compiled else None,
-        graph_breaks=sum((counters.get("graph_break") or {}).values()) if compiled else None,
+        graph_breaks=sum(graph_breaks(counters).values()) if compiled else None,
         recompiles=recompiles if compiled else None,
         cudagraph_skips=(counters.get("inductor") or {}).get("cudagraph_skips", 0)
         if compiled else None,

@@ -126,6 +126,9 @@ def state_findings(obs: dict) -> list[Finding]:
     audit = obs.get("audit")
     if not audit or audit.get("error"):
         return []
+    if not ((obs.get("counters") or {}).get("stats") or {}).get("unique_graphs") and \
+            not obs.get("error"):
+        return []  # dynamo made no graph: the writes ran eagerly, as without compile
     compiled = obs.get("compiled_writes") or {}
     by_write, _ = explain_recompiles(obs)
     k = max(1, audit.get("warmup") or 0)

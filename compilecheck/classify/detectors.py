@@ -134,23 +134,43 @@ def _detect_recompile_limit(o: Observed):
                     code=entry["code"] if entry else None)]
 
 
+def graph_breaks(counters: dict) -> dict:
+    """reason -> count of every graph break dynamo counted: torch 2.13 counts some under
+    ``graph_break`` and others (a data-dependent branch, a frame it gave up on) only under
+    ``unimplemented``; the same reason in both is counted once."""
+    breaks = dict(counters.get("graph_break") or {})
+    seen = {first_line(k) for k in breaks}
+    for k, v in (counters.get("unimplemented") or {}).items():
+        if first_line(k) not in seen:
+            breaks[k] = v
+    return breaks
+
+
 def _detect_graph_break(o: Observed):
     """dynamo's own count of graph breaks, each reason with its entry in torch's graph-break
-    registry (code, type, page) where the installed torch has one."""
-    breaks = o.counters.get("graph_break") or {}
+    registry (code, type, page) where the installed torch has one; a compiled cell where
+    dynamo made no graph at all ran forward eagerly, and says so."""
+    breaks = graph_breaks(o.counters)
     total = sum(breaks.values())
-    if not total:
+    graphs = (o.counters.get("stats") or {}).get("unique_graphs", 0)
+    if not total or o.obs.get("error"):
         return []
     reasons = []
     for key in list(breaks)[:3]:
         entry = gbregistry.summary(key)
         reasons.append(f"{first_line(key)}" + (f" [{entry}]" if entry else ""))
     at = [m.group(1) for m in map(_BREAK_AT.search, o.logs) if m]
+    at += [f"{p}:{n}" for key in breaks for p, n in _FRAME_RE.findall(key)]
     where = next((f"{short_path(p)}:{n}" for p, n in (a.rsplit(":", 1) for a in at)
                   if is_user_file(p)), None)
+    if not graphs and getattr(o.spec, "mode", "eager") != "eager":
+        return [Finding("graph_break", "dynamo compiled no graph: forward ran eagerly on "
+                        "every call, so torch.compile changes nothing for this module (its "
+                        "speed and CUDA graphs are eager's): " + "; ".join(reasons), where)]
     return [Finding("graph_break", f"{total} graph break(s): {'; '.join(reasons)}", where)]
 
 
+_FRAME_RE = re.compile(r'File "([^"]+)", line (\d+)')
 _BREAK_AT = re.compile(r"Graph break in user code at (\S+:\d+)")
 
 
