@@ -170,13 +170,11 @@ def diagnose(device, variants, modes, cudagraphs, shape, wbits, abits, block, ac
 
     internal = [c for c in report.cells if (c.error or "").startswith(INTERNAL)]
     if internal:
-        if os.environ.get(DEBUG_ENV):
-            for tb in dict.fromkeys(c.traceback for c in internal if c.traceback):
-                click.echo(tb.rstrip(), err=True)
-        click.echo(f"compilecheck: {len(internal)} cell(s) hit an internal error ({internal[0].error});"
-                   " the report is written (the traceback is in each such cell's `traceback` "
-                   "and folded in the markdown; `compilecheck --debug diagnose ...` prints it)",
-                   err=True)
+        for tb in dict.fromkeys(c.traceback for c in internal if os.environ.get(DEBUG_ENV)):
+            click.echo((tb or "").rstrip(), err=True)
+        click.echo(f"compilecheck: {len(internal)} cell(s) hit an internal error ({internal[0].error}); "
+                   "the report is written (each such cell's `traceback`, folded in the markdown; "
+                   "`compilecheck --debug diagnose ...` prints it)", err=True)
         sys.exit(EXIT_PROBE)
     eager_failed = [c for c in report.cells if c.mode == "eager" and c.status == "fail"]
     if eager_failed:

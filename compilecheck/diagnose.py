@@ -1,18 +1,19 @@
 """plan -> run -> classify -> decide: one call that returns a Report."""
 from __future__ import annotations
 
-import dataclasses
 import signal
 import sys
 import threading
 import time
 
 from .classify import cells as cls_
+from .classify.results import (holders_of, needed_deferred, repeated_region,  # noqa: F401
+                               state_writes)
 from .decide.estimate import estimate
 from .decide.timeouts import Sizing, rerun_command
 from .env.knobs import lint, set_knobs
 from .decide.ladder import decide
-from .plan.cells import DiagnoseOptions, ladder_key, on_holders, plan as make_plan
+from .plan.cells import DiagnoseOptions, on_holders, plan as make_plan
 from .report.report import Report
 from .run.pool import Pool, RawResult
 from .plan.schedule import as_alias, plan_runs
@@ -157,7 +158,7 @@ def diagnose(options: DiagnoseOptions, quiet: bool = False, environment: dict | 
             for r in pool.run(held, on_result=progress, **run_kw):
                 results[r.spec] = r
             specs += held
-        extra = _needed_deferred(the_plan, results)
+        extra = needed_deferred(the_plan, results)
         if extra and not pool.interrupted:
             progress.total += len(extra)
             progress.say(f"compilecheck: {len(extra)} more cell(s): the suppress-errors rung "
@@ -263,69 +264,3 @@ def cold_start(options: DiagnoseOptions, progress: Progress, timeout: float | No
     rows = measure(spec, timeout or options.timeout, on_row=on_row, on_tick=on_tick,
                    **measure_kw)
     return decide_cold(rows, options.calls or DEFAULT_CALLS, spec.mode)
-
-
-def repeated_region(results: dict, target_mode: str) -> dict | None:
-    """The repeated region the target cell's compile profile named (its function, where it is
-    defined and held, how many times one call runs it, its share of the graph): what the cold
-    start's regional rows compile; ``{"none": why}`` where the profile named none a user can
-    compile; None where no profile was taken."""
-    from .classify.slowcompile import REGION_SHARE, best_region, region_name
-
-    for spec, raw in results.items():
-        obs = raw.obs or {}
-        if spec.mode == target_mode and spec.role == "matrix" and spec.scope == "whole" \
-                and obs.get("profile"):
-            best = best_region(obs, obs["profile"])
-            if not best:
-                return {"none": "no repeated region makes at least "
-                                f"{REGION_SHARE:.0%} of the compiled graph (compile profile): "
-                                "nothing worth compiling alone"}
-            r, n = best
-            if not r["compilable"]:
-                return {"none": f"the repeated region {region_name(r)} is not a method or "
-                                "forward of anything the module holds (a closure made anew "
-                                "on every call, or a plain function): no regional compile can "
-                                "target it"}
-            keep = ("function", "defined", "caller", "call_site", "calls", "qualname", "owner",
-                    "owner_class", "instances")
-            return {**{k: r.get(k) for k in keep},
-                    "share": round(n / max(obs["profile"].get("ops") or 1, 1), 3)}
-    return None
-
-
-def holders_of(results: dict) -> dict:
-    """probe -> the modules of each kind that hold what its forward writes (state audit)."""
-    out: dict = {}
-    for spec, raw in results.items():
-        audit = (raw.obs or {}).get("audit")
-        if audit and spec.probe not in out and spec.scope == "whole":
-            out[spec.probe] = audit.get("holders") or []
-    return out
-
-
-def _needed_deferred(the_plan, results) -> list:
-    """The suppress-errors rung's cells, where the cell each wraps failed to compile (only
-    then can the variable change anything)."""
-    out = []
-    for spec in the_plan.deferred.get("suppress-errors", []):
-        twin = dataclasses.replace(spec, env=(), role="matrix")
-        raw = next((r for s, r in results.items() if ladder_key(s) == ladder_key(twin)), None)
-        if raw is None or raw.outcome != "ok" or spec.skip_reason:
-            continue
-        cell = cls_.classify(raw)
-        if "compile_error" in cell.classes:
-            out.append(spec)
-    return out
-
-
-def state_writes(results: dict) -> dict:
-    """variant -> what its forward writes (the state audit), once per variant."""
-    out: dict = {}
-    for spec, raw in results.items():
-        audit = (raw.obs or {}).get("audit")
-        if audit and spec.variant not in out and spec.role == "matrix" and spec.scope == "whole":
-            out[spec.variant] = {k: audit.get(k) for k in ("calls", "warmup", "stopped",
-                                                           "seconds", "error", "writes",
-                                                           "opaque", "aliases")}
-    return out
