@@ -192,3 +192,14 @@ def test_a_tensor_created_in_the_compiled_call_then_updated_in_place_needs_the_w
     c = target(run, "created_then_updated")
     (f,) = [f for f in c["findings"] if f.get("attribute") == "pad"]
     assert f.get("predicts") == "cudagraph_overwrite" and "warm-up of 1" in f["detail"]
+
+
+def test_a_module_recompiling_on_every_call_is_not_kept_compiled(tmp_path):
+    run = run_cli(["diagnose", "--device", "cpu", "--mode", "reduce-overhead", "--call-pattern",
+                   "loop", "--probe", f"{UNSEEN}:collecting"], tmp_path)
+    c = target(run, "collecting")
+    assert c["recompiles"] >= 3  # calls 2, 3, 4 each compiled again
+    rungs = {r["name"]: r for r in run.report["ladder"]}
+    assert rungs["full-fix"]["churn"] and "every call" in rungs["full-fix"]["why"]
+    rec = run.report["recommendation"]
+    assert rec["name"] == "no-compile" and "recompiled on every call" in rec["summary"]

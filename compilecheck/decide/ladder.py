@@ -94,6 +94,7 @@ def decide(plan: Plan, cells_specs: list, knobs: list, estimate_s: float | None 
     no_cg = no_cudagraphs_form(mode, modes)
     rungs: list[Rung] = []
     decided: dict = {}  # rung name -> the cell its status rests on
+    iters = {id(c): spec.iters for c, spec in cells_specs}  # each cell's compiled calls
     for number, entry in enumerate(RUNGS):
         keys = plan.rungs.get(entry.name) or []
         cells = _cells_of(keys, by_key)
@@ -132,6 +133,11 @@ def decide(plan: Plan, cells_specs: list, knobs: list, estimate_s: float | None 
             if entry.name == "suppress-errors" and "TORCHDYNAMO_SUPPRESS_ERRORS" in ignored:
                 rung.status = "fail"
                 rung.why = "the installed torch does not read TORCHDYNAMO_SUPPRESS_ERRORS"
+            elif _recompiles_every_call(deciding, iters.get(id(deciding))):
+                rung.churn = f"{deciding.recompiles} recompiles in {iters[id(deciding)]} calls"
+                rung.why += (f"; it recompiled on every call after the first ({rung.churn}): "
+                             "compiled, it compiles on each call until dynamo's recompile "
+                             "limit, then runs eagerly, so it is no rung to take as it is")
         rung.warmup = warmup
         rungs.append(rung)
     # rungs that measure nothing of their own here are the rung they wrap
@@ -159,7 +165,7 @@ def _wraps(rung: Rung, twin: Rung, reason: str):
     rung.status, rung.speedup, rung.speedup_range = twin.status, twin.speedup, \
         twin.speedup_range
     rung.basis, rung.predicted = twin.basis, twin.predicted
-    rung.undecided, rung.warnings = twin.undecided, twin.warnings
+    rung.undecided, rung.warnings, rung.churn = twin.undecided, twin.warnings, twin.churn
     rung.why = f"{reason}; it is the {twin.name} rung ({twin.status})."
 
 
@@ -189,8 +195,17 @@ def _why(name: str, cell: CellResult, rung: Rung, cg_form: bool) -> str:
     return text.rstrip(".") + "."
 
 
+def _recompiles_every_call(cell: CellResult, calls: int | None) -> bool:
+    """Every compiled call after the first recompiled (state that changes on each call, a
+    shape that moves): what such a rung measured is compiling, not running compiled code."""
+    return bool(calls and calls >= 3 and cell.recompiles and cell.recompiles >= calls - 1)
+
+
 def _usable(r: Rung, mode_has_cg: bool) -> bool:
-    """A candidate: it passed, or it warned and none of its hazards can happen in its form."""
+    """A candidate: it passed, or it warned and none of its hazards can happen in its form;
+    never a rung that recompiled on every call."""
+    if r.churn:
+        return False
     if r.status == "pass":
         return r.predicted not in ("cudagraph_overwrite", "fail")
     if r.status != "warn":
@@ -236,9 +251,14 @@ def recommend(rungs: list[Rung], mode: str, mode_has_cg: bool = True, rerun=None
             return {"rung": None, "name": None,
                     "summary": "no rung passed: not even eager ran cleanly; see the failing "
                                "cells"}
+        churn = [r for r in rungs if r.churn and r.same_as is None]
+        why = (f"every compiled rung recompiled on every call in {mode} ({churn[0].churn}; "
+               "see the findings): compiled, it compiles on each call until "
+               "dynamo's recompile limit, then runs eagerly. Take that state out of forward "
+               "(or make it a tensor updated in place) before compiling" if churn else
+               f"no compiled rung passed in {mode}")
         return {"rung": eager.rung, "name": eager.name,
-                "summary": f"rung {eager.rung} (no-compile): no compiled rung passed in {mode}"
-                           f". Do this: {eager.settings}."}
+                "summary": f"rung {eager.rung} (no-compile): {why}. Do this: {eager.settings}."}
     on_gpu = any(r.basis.startswith("measured with CUDA graphs") for r in rungs)
 
     def standing(r):
