@@ -14,13 +14,10 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from ..vocab.messages import guard_line
+from ..vocab.messages import guard_line, guard_sources
 
-# a source: a root (self, L['name'], an argument's name) and its attribute and item accessors
-_ROOT = r"(?:L\[['\"](?P<lname>\w+)['\"]\]|\b(?P<name>[A-Za-z_]\w*))"
-_ACCESS = r"(?:\.\w+|\[(?:'[^']*'|\"[^\"]*\"|-?\d+)\])"
-SOURCE_RE = re.compile(_ROOT + r"(?P<rest>(?:" + _ACCESS + r")*)")
 _TOKEN_RE = re.compile(r"\.(\w+)|\[(?:'([^']*)'|\"([^\"]*)\"|(-?\d+))\]")
+_ROOT_RE = re.compile(r"L\[['\"](\w+)['\"]\]|([A-Za-z_]\w*)")
 _ODICT_RE = re.compile(r"___odict_getitem\(([^,()]+),\s*(['\"][^'\"]*['\"]|\d+)\)")
 _HASATTR_RE = re.compile(r"hasattr\(([^,()]+),\s*['\"](\w+)['\"]\)")
 _CONTAINERS = ("_modules", "_buffers", "_parameters", "__dict__")
@@ -48,22 +45,24 @@ def canonical(path: str) -> str:
 
 
 def guard_paths(guard: str, arguments=()) -> list[str]:
-    """The state paths a guard reads: root-relative (``inner.cache``), or ``args[i]...`` for
-    an argument of forward; canonical (items as attributes)."""
+    """The state paths a guard reads (its sources, vocab/messages.guard_sources): root-relative
+    (``inner.cache``), or ``args.i...`` for an argument of forward; canonical (items as
+    attributes)."""
     text = _ODICT_RE.sub(lambda m: f"{m.group(1)}[{m.group(2)}]", guard)
     text = _HASATTR_RE.sub(lambda m: f"{m.group(1)}.{m.group(2)}", text)
     out = []
-    for m in SOURCE_RE.finditer(text):
-        root = m.group("lname") or m.group("name")
+    for source in guard_sources(text):
+        m = _ROOT_RE.match(source)
+        root = m.group(1) or m.group(2)
         if root == "self":
             prefix = ""
         elif root in arguments:
             prefix = f"args.{list(arguments).index(root)}"
         else:
             continue
-        parts, tokens = [], [next(g for g in t.groups() if g is not None)
-                             for t in _TOKEN_RE.finditer(m.group("rest"))]
-        i = 0
+        tokens = [next(g for g in t.groups() if g is not None)
+                  for t in _TOKEN_RE.finditer(source[m.end():])]
+        parts, i = [], 0
         while i < len(tokens):
             if tokens[i] in _CONTAINERS and i + 1 < len(tokens):
                 i += 1  # self._modules['inner'] is self.inner

@@ -238,16 +238,24 @@ _MODULE = re.compile(r"^(?:self\b|L\[['\"]self['\"]\])|\._(?:modules|buffers|par
 GUARD_STATE_KINDS = ("module", "optimizer")
 
 
-def _guard_source(text: str) -> str:
+def guard_sources(text: str) -> list[str]:
+    """Every source a guard names, in order: ``L['self']._modules['a'].x``, ``self.seen``,
+    ``G['cfg'].flag``, the tensor of a ``tensor 'L['x']' size mismatch`` (keywords, called
+    functions and torch's helpers are not sources)."""
     m = re.match(r"\s*tensor '(.*?)'\s+\w[\w ]* mismatch", text)  # tensor 'L['x']' size mismatch
     if m:
-        return m.group(1)
+        return [m.group(1)]
+    out = []
     for m in _SOURCE.finditer(text):
         root = re.match(r"[LG]\[['\"][^'\"]+['\"]\]|\w+", m.group(0)).group(0)
         called = text[m.end():].lstrip().startswith("(")
         if not called and not _NOT_A_SOURCE.match(root):
-            return m.group(0)
-    return ""
+            out.append(m.group(0))
+    return out
+
+
+def _guard_source(text: str) -> str:
+    return next(iter(guard_sources(text)), "")
 
 
 @functools.lru_cache(maxsize=4096)
