@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from compilecheck.decide.ladder import recommend
+from compilecheck.decide.recommend import recommend
 from compilecheck.report.report import Report
 
 from conftest import FIXTURES, ROOT, run_cli

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from compilecheck.decide.ladder import recommend
+from compilecheck.decide.recommend import recommend
 from compilecheck.report.report import Report
 
 from conftest import ROOT

@@ -85,7 +85,7 @@ def run_audit(module: torch.nn.Module, inputs, sync=lambda: None, max_calls: int
                 try:
                     box: list = []
                     if call == REPEATS_CALL:  # a steady call: which functions run many times
-                        repeats = count_calls(lambda: box.append(module(*args)))
+                        repeats = count_calls(lambda: box.append(module(*args)), root=module)
                     else:
                         box.append(module(*args))
                     sync()

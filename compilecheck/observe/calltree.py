@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 
+from .safeaccess import is_a, type_module
 from .sources import is_user_file, short_path
 
 MIN_CALLS = 2  # a function called once per forward is no repeated region
@@ -27,7 +28,7 @@ def _root_of(fn):
             value = cell.cell_contents
         except ValueError:
             continue
-        if isinstance(value, nn.Module):
+        if is_a(value, nn.Module):
             return value
     return None
 
@@ -43,12 +44,12 @@ def object_paths(root) -> dict[int, str]:
     for path, m in root.named_modules():
         out.setdefault(id(m), path)
     for path, m in root.named_modules():
-        for attr, value in vars(m).items():
-            if attr.startswith("_") or isinstance(value, (nn.Module, str, bytes, int, float,
-                                                          bool, tuple, list, dict, set)):
+        for attr, value in vars(m).items():  # never the objects' own code (safeaccess.py)
+            if attr.startswith("_") or is_a(value, (nn.Module, str, bytes, int, float,
+                                                    bool, tuple, list, dict, set)):
                 continue
             if value is None or not is_user_file(getattr(sys.modules.get(
-                    type(value).__module__), "__file__", None) or "<"):
+                    type_module(value)), "__file__", None) or "<"):
                 continue
             out.setdefault(id(value), f"{path}.{attr}" if path else attr)
     return out
