@@ -27,7 +27,8 @@ def _evidence_table():
 
 def test_the_evidence_is_there():
     assert len(REPORTS) >= 5
-    assert {p.parent.name for p in REPORTS} == {"first-release", "audit-release"}
+    assert {p.parent.name for p in REPORTS} == {"first-release", "audit-release",
+                                                "unseen-release"}
 
 
 @pytest.mark.parametrize("path", REPORTS, ids=lambda p: f"{p.parent.name}/{p.stem}")
@@ -51,6 +52,8 @@ def test_every_gpu_report_loads_and_renders_again(path):
 def test_explain_finds_in_the_torch_log_what_the_report_found(path):
     raw = json.loads(path.read_text())
     log = path.with_suffix(".torch.log")
+    if not log.exists():
+        pytest.skip("this run kept its report, markdown and progress log, not torch's log")
     with open(log, encoding="utf-8", errors="replace") as f:
         text = f.read()
     found = {h.cls for h in explain_lines(text.splitlines(keepends=True)).findings}

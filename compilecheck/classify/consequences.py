@@ -46,6 +46,20 @@ def recompiled(recompiles: list[Recompile], note: str = "") -> str:
     return f"recompiled {when} ({shown}{note})"
 
 
+def compiled_writes(obs: dict) -> dict:
+    """path -> what the compiled forward wrote there, by the names the audit gives (a write a
+    property or a class's own __setattr__ stored under another name is its public name's)."""
+    aliases = (obs.get("audit") or {}).get("aliases") or {}
+    out: dict = {}
+    for path, w in (obs.get("compiled_writes") or {}).items():
+        name = aliases.get(path, path)
+        if name in out:
+            out[name] = dict(out[name], calls=sorted(set(out[name]["calls"]) | set(w["calls"])))
+        else:
+            out[name] = w
+    return out
+
+
 def explain_recompiles(obs: dict) -> tuple[dict[str, list[Recompile]], list[Recompile]]:
     """write path -> the recompiles it caused; and those no write accounts for. A guard names
     its write. dynamo names only the FIRST guard that failed, so the recompile right after
@@ -56,7 +70,7 @@ def explain_recompiles(obs: dict) -> tuple[dict[str, list[Recompile]], list[Reco
         from .recompiles import measured
         return {}, measured(obs)
     by_write, rest = attribute(obs)
-    compiled = obs.get("compiled_writes") or {}
+    compiled = compiled_writes(obs)
     after_first = [r for rs in by_write.values() for r in rs if r.call in (1, -1)] + \
         [r for r in rest if r.call in (1, -1)]
     if not after_first:
@@ -129,7 +143,7 @@ def state_findings(obs: dict) -> list[Finding]:
     if not ((obs.get("counters") or {}).get("stats") or {}).get("unique_graphs") and \
             not obs.get("error"):
         return []  # dynamo made no graph: the writes ran eagerly, as without compile
-    compiled = obs.get("compiled_writes") or {}
+    compiled = compiled_writes(obs)
     by_write, _ = explain_recompiles(obs)
     k = max(1, audit.get("warmup") or 0)
     out: list[Finding] = []
@@ -158,9 +172,14 @@ def state_findings(obs: dict) -> list[Finding]:
                 + (_growth(w, obs, []) if grows else fix),
                 w["where"], w["path"], "cudagraph_overwrite", _instances([w])))
             continue
-        if grows:
-            out.append(Finding("state_mutation", _growth(w, obs, mine), w["where"], w["path"],
-                               None, _instances([w])))
+        if grows:  # tensors kept in it are outputs of earlier replays, which every
+            # recompile's trace of the container reads again (measured on an H200)
+            reread = w["tensor"] and bool(mine)
+            out.append(Finding("state_mutation", _growth(w, obs, mine) + (
+                " Under CUDA graphs its items are outputs of earlier replays, and each "
+                "recompile's trace reads the container again: " + OVERWRITE_TEXT + "."
+                if reread else ""), w["where"], w["path"],
+                "cudagraph_overwrite" if reread else None, _instances([w])))
             continue
         if w["kind"] == "inplace" and w["calls"] == "first" and not mine:
             filled.setdefault(w["function"], []).append(w)

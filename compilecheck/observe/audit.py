@@ -83,13 +83,11 @@ def run_audit(module: torch.nn.Module, inputs, sync=lambda: None, max_calls: int
             with torch.no_grad(), Watch(rec):
                 rec.active = True
                 try:
-                    box: list = []
                     if call == REPEATS_CALL:  # a steady call: which functions run many times
-                        repeats = count_calls(lambda: box.append(module(*args)), root=module)
+                        repeats = count_calls(lambda: module(*args), root=module)
                     else:
-                        box.append(module(*args))
+                        module(*args)
                     sync()
-                    rec.returned(box[0] if box else None)
                 finally:
                     rec.active = False
             after = walk(module, data=True, args=args)

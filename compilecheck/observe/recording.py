@@ -148,15 +148,6 @@ class Recorder:
             self.events.append(Event(self.call, path, self._where()))
             self.written_now.add(path)
 
-    def returned(self, out):
-        """The call returned ``out``: a tensor an earlier call stored, handed back as this
-        call's output, is read by this call as surely as an operation on it."""
-        values = out.values() if is_a(out, dict) else out if type(out) in (tuple, list) \
-            else (out,)
-        for v in values:
-            if is_a(v, torch.Tensor):
-                self._read(storage_ptr(v))
-
     def reads_seen(self, path: str) -> bool:
         """Were the reads of the Python value at ``path`` watched (its owner's class could be
         patched, and forward wrote it through ``__setattr__``)?"""
