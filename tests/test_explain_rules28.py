@@ -175,6 +175,11 @@ def test_printed_eager_and_compiled_outputs_that_differ(name, why):
     assert any(why in h.text for h in result.findings), [h.text for h in result.findings]
 
 
+def test_a_named_scalar_printed_for_each_side():
+    log = "torch.compile on\neager loss: 2.3125\ncompiled loss: nan\n"
+    assert explain_text(log).primary == "numeric_mismatch"
+
+
 def test_printed_outputs_that_agree_claim_nothing():
     assert _explain("cpu_printed_outputs_agree.log").primary is None
 
@@ -187,6 +192,9 @@ def test_generic_labels_count_only_in_a_log_about_compile():
 
 @pytest.mark.parametrize("text", [
     "eager: 12.3 ms\ncompiled: 8.1 ms\n",  # timings, not outputs
+    "eager: 0.0123\ncompiled: 0.0061\n",  # a bare number beside a side's name alone
+    "eager time: 0.0123\ncompiled time: 0.0061\n",
+    "compiled model latency (ms): [12.1, 12.3]\neager model latency (ms): [30.2, 29.9]\n",
     "eager vs compiled: tensor([1., 2.])\n",  # one label naming both sides
     "eager vs compiled max diff: 0.0\n",  # a difference of zero
     "eager output: tensor([1.0000, 2.0000])\ncompiled output: tensor([1.0001, 2.0000])\n",

@@ -38,6 +38,11 @@ _NEGATION = {"non", "not", "no", "without"}
 _GENERIC = {"ref", "reference", "expected", "res", "actual", "orig", "opt", "comp"}
 _SUFFIX = {"out", "output", "outputs", "result", "results", "value", "values", "y", "logits",
            "tensor", "torch", "mode", "model", "fn", "func", "function"}
+# a label about speed or memory: its numbers are measurements, not outputs
+_MEASURES = {"time", "times", "timing", "latency", "ms", "sec", "secs", "seconds", "speed",
+             "speedup", "throughput", "duration", "memory", "mem", "peak", "fps", "tokens",
+             "step", "steps", "epoch", "iter", "iteration", "compile", "compilation"}
+_BARE = re.compile(r"^[-+]?(?:\d|\.\d|inf|nan)", re.I)  # a bare number, not a printed tensor
 _WORD = re.compile(r"[a-z]+")
 _NUM = re.compile(r"[-+]?(?:inf|nan|\d+\.?\d*(?:e[-+]?\d+)?|\.\d+(?:e[-+]?\d+)?)", re.I)
 MAX_LINES = 200  # lines of one printed value
@@ -51,6 +56,8 @@ def _label(label: str):
     """(kind, key, generic) of an output's label: kind "eager" or "compiled", key the other
     words, generic whether only a generic word says the kind; None when no word does."""
     words = _WORD.findall(label.lower())
+    if _MEASURES.intersection(words[1:] if words and words[0] == "compile" else words):
+        return None
     kinds = {}
     for i, w in enumerate(words):
         if w in _EAGER or (w in _COMPILED and i and words[i - 1] in _NEGATION):
@@ -61,7 +68,8 @@ def _label(label: str):
         return None
     (kind, kind_word), = kinds.items()
     key = " ".join(w for w in words if w not in _EAGER | _COMPILED | _NEGATION | _SUFFIX)
-    return kind, key, kind_word in _GENERIC
+    named = any(w not in _EAGER | _COMPILED | _NEGATION for w in words)
+    return kind, key, kind_word in _GENERIC, named
 
 
 def _balanced(text: str) -> bool:
@@ -146,9 +154,11 @@ class Printouts:
             got = _label(m.group("label"))
             value = m.group("value").strip()
             if got is not None and not value and text.rstrip().endswith(":"):
-                self.label = (*got, n, m.group("label"))
-            elif got is not None and _VALUE.match(value):
-                self.value = [*got, n, value, m.group("label")]
+                self.label = (*got[:3], n, m.group("label"))
+            elif got is not None and _VALUE.match(value) and (got[3] or not _BARE.match(value)):
+                # a bare number needs a name beside the side's ("eager loss: 2.31"): "eager:
+                # 0.012" alone may be a timing
+                self.value = [*got[:3], n, value, m.group("label")]
                 if _balanced(value):
                     self._done(n, found)
         return found
