@@ -77,6 +77,27 @@ SCENARIOS = {
             return x + 1
         torch.compile(f)(torch.randn(4, device="cuda"))
     """,
+    # a user's Triton kernel whose tile needs more shared memory than the device has (2 MiB
+    # for a 512x512 fp32 tl.dot): Triton's OutOfResources, a build failure whichever frame
+    # finds it (issue 28's second pass)
+    "gpu_user_triton_kernel_out_of_resources": """
+        import torch
+        import triton
+        import triton.language as tl
+        print("torch", torch.__version__, "triton", triton.__version__)
+        @triton.jit
+        def tile_dot(a_ptr, b_ptr, c_ptr, BLOCK: tl.constexpr):
+            r = tl.arange(0, BLOCK)
+            a = tl.load(a_ptr + r[:, None] * BLOCK + r[None, :])
+            b = tl.load(b_ptr + r[:, None] * BLOCK + r[None, :])
+            tl.store(c_ptr + r[:, None] * BLOCK + r[None, :], tl.dot(a, b))
+        def f(a, b):
+            c = torch.empty_like(a)
+            tile_dot[(1,)](a, b, c, BLOCK=512)
+            return c + 1
+        a = torch.randn(512, 512, device="cuda")
+        print(torch.compile(f)(a, a).sum().item())
+    """,
 }
 
 
