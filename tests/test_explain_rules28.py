@@ -55,6 +55,21 @@ def test_a_python_traceback_is_not_a_faulthandler_dump():
     assert "crash" not in explain_text(log).counts
 
 
+# ------------------------------------------------------------------ real GPU runs (H200)
+
+@pytest.mark.parametrize("name,primary,phase", [
+    # the fault surfaces at torch.cuda.synchronize(), an eager frame: still a kernel that ran
+    ("gpu_triton_illegal_access_at_launch.log", "runtime_error", "run"),
+    ("gpu_compiled_device_assert.log", "runtime_error", "run"),
+    ("gpu_capture_sync_not_permitted.log", "runtime_error", "capture"),
+    ("gpu_user_triton_kernel_build_error.log", "compile_error", "build"),
+    ("gpu_user_triton_kernel_out_of_resources.log", "compile_error", "build"),
+])
+def test_real_gpu_runs_take_the_class_of_their_phase(name, primary, phase):
+    got = _explain(name).to_json()
+    assert (got["primary"], got["phase"]["phase"]) == (primary, phase), got
+
+
 # ------------------------------------------------------------------ frames however quoted
 
 @pytest.mark.parametrize("quote", ["#   ", "# ", "> ", "E     ", "| "])
