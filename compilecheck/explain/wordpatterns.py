@@ -105,7 +105,9 @@ WORDS: dict = {
                      # a count: "recompiled our UNet 38 times", "12 recompilation records"
                      r"\bre-?compil\w*\b[^.\n]{0,40}?\b[1-9]\d*\s+times\b|"
                      r"(?<![\w.])[1-9]\d*\s+re-?compil\w+", I), None),),
-        # "recompilation" also stands for compile_error's "compilation" inside it (the screen
-        # reports keywords that do not overlap)
-        ("recompil", "recompilation")),
+        ("recompil",)),
 }
+# the screen reports keywords that do not overlap: "recompil" found in "recompilation" or
+# "precompile(" must also stand for compile_error's "compilation" or "compile(" inside it
+WORDS["recompile"] = (WORDS["recompile"][0], WORDS["recompile"][1] + tuple(
+    "re" + k for k in WORDS["compile_error"][1] if k.startswith("compil")))
