@@ -285,7 +285,8 @@ def test_a_real_fullgraph_break_is_a_graph_break_with_its_code(tmp_path):
     ("[rank6]:W1101 02:43:39.336000 143 convert_frame.py:896] [1/64]    last reason: 1/0: "
      "tensor 'L['images']' size mismatch at index 2. expected 1696, actual 1248\n",
      "recompile_limit"),
-    ("I get a `RuntimeError: Expected all tensors to be on the same device` when called.\n",
+    ("I get a `RuntimeError: Expected all tensors to be on the same device` when the compiled "
+     "model is called.\n",
      "runtime_error"),
     ("- **Exception Type:** torch._dynamo.exc.Unsupported\n", "graph_break"),
     ("No graph breaks detected.\n", None),
@@ -313,7 +314,7 @@ def test_each_line_is_screened_once(monkeypatch):
 
     monkeypatch.setattr(ex, "_SCREEN", Counting(ex._SCREEN))
     n = 3 * ex.BATCH + 5
-    lines = [f"RuntimeError: step {i} failed\n" for i in range(n)]  # every line screened in
+    lines = [f"RuntimeError: compiled step {i} failed\n" for i in range(n)]  # all screened in
     result = explain_lines(iter(lines))
     assert result.counts["runtime_error"] == n
     assert len(calls) <= n + 4  # one search per line, plus one that ends each batch

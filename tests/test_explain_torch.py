@@ -62,13 +62,42 @@ AUTOTUNE = _frames(("torch/_dynamo/output_graph.py", 1500, "call_user_compiler")
 CUDA_FAULT = "RuntimeError: Triton Error [CUDA]: an illegal memory access was encountered\n"
 
 
+TRITON_ERROR = "RuntimeError: Triton Error [CUDA]: invalid argument\n"
+
+
 def test_the_same_triton_error_is_a_runtime_error_at_a_launch_and_a_compile_error_in_a_build():
-    at_launch = explain_text(LAUNCH + CUDA_FAULT)
+    at_launch = explain_text(LAUNCH + TRITON_ERROR)
     assert at_launch.primary == "runtime_error", str(at_launch)
     assert at_launch.to_json()["phase"]["phase"] == "run"
-    while_tuning = explain_text(AUTOTUNE + CUDA_FAULT)
+    while_tuning = explain_text(AUTOTUNE + TRITON_ERROR)
     assert while_tuning.primary == "compile_error", str(while_tuning)
     assert while_tuning.to_json()["phase"]["phase"] == "build"
+
+
+# a kernel loaded at its first launch from the generated module's `call` (torch 2.0's
+# triton_ops/autotune.py, Triton's compiler `_init_handles` / `load_binary`)
+FIRST_LAUNCH = _frames(("torch/_inductor/compile_fx.py", 252, "run"),
+                       ("torch/_inductor/triton_ops/autotune.py", 192, "run"),
+                       ("triton/compiler.py", 1678, "__getattribute__"),
+                       ("triton/compiler.py", 1671, "_init_handles"))
+
+
+@pytest.mark.parametrize("frames,message,cls,phase", [
+    # a CUDA device fault is sticky and reported at the next call: a kernel ran and faulted,
+    # whichever frame observed it (at a first launch, or while autotuning benchmarks)
+    (FIRST_LAUNCH, "RuntimeError: Triton Error [CUDA]: misaligned address\n", "runtime_error",
+     "run"),
+    (AUTOTUNE, CUDA_FAULT, "runtime_error", "run"),
+    # loading a built binary at a first launch is the running graph; a kernel that does not
+    # fit the device, found there, is a failed build
+    (FIRST_LAUNCH, TRITON_ERROR, "runtime_error", "run"),
+    (FIRST_LAUNCH, "triton.runtime.errors.OutOfResources: out of resource: shared memory, "
+     "Required: 262144, Hardware limit: 232448.\n", "compile_error", "build"),
+])
+def test_device_faults_run_and_failed_builds_build_whichever_frame(frames, message, cls, phase):
+    got = explain_text(frames + message)
+    assert got.primary == cls, str(got)
+    assert got.to_json()["phase"]["phase"] == phase
 
 
 def test_a_kernel_run_inside_a_capture_is_the_capture():

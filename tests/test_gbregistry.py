@@ -107,6 +107,15 @@ def test_hints_are_whole_sentences():
     ("Graph Break Reason: Tensor.item", None),
     ("torch._dynamo.exc.Unsupported: dynamic shape operator: aten.nonzero.default",
      "Dynamic shape operator"),
+    # variables/base.py's call_method and builtin.py's call_id before 2.7
+    ("torch._dynamo.exc.Unsupported: call_method UserDefinedObjectVariable(set) __contains__ "
+     "[UserDefinedObjectVariable()] {}", "Unsupported method call"),
+    ("torch._dynamo.exc.Unsupported: call_id with args (NestedUserFunctionVariable(),)",
+     "id() with unsupported args"),
+    # ... a method named before them keeps its own entry
+    ("torch._dynamo.exc.Unsupported: call_method UserDefinedObjectVariable(Logger) "
+     "warning_once [ConstantVariable()] {}",
+     "logging.Logger method not supported for non-export cases"),
 ])
 def test_older_wordings(text, gb_type):
     entry = gbregistry.lookup(text)

@@ -70,6 +70,10 @@ LEGACY = [
     (re.compile(r"call_function UserDefinedClassVariable|call_function "
                 r"(?:SkipFunctionVariable|UserDefinedObjectVariable)|"
                 r"call_function \w+Variable", re.I), "Unsupported function call"),
+    # variables/builtin.py's call_id and base.py's call_method before 2.7 ("call_method
+    # UserDefinedObjectVariable(set) __contains__ [...] {}"), after the methods named above
+    (re.compile(r"\bcall_id with args\b", re.I), "id() with unsupported args"),
+    (re.compile(r"\bcall_method \w+Variable\b", re.I), "Unsupported method call"),
 ]
 
 

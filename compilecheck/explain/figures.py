@@ -43,18 +43,30 @@ _EAGER = re.compile(r"\beager\b|\bw/?o (?:torch\.)?compil|\bwithout (?:torch\.)?
                     r"\bbaseline\b", re.I)
 _FROM_TO = re.compile(r"\bfrom\b\s*~?\s*(\d+(?:\.\d+)?)\s*(\w+)?\s*to\s*~?\s*(\d+(?:\.\d+)?)\s*"
                       r"(\w+)", re.I)
+# up to 60 characters of one clause ("torch.compile" does not end it)
+_CLAUSE = r"(?:[^.;!?]|\.(?=\w)){0,60}?"
+# a duration in words: "several minutes", "hours" (not "a few minutes")
+_LONG_WORDS = r"(?:(?:several|many|multiple|tens of|dozens of) minutes|(?:several |many |" \
+              r"multiple |tens of |dozens of )?hours|an hour|half an hour)"
 _SLOW_WORDS = re.compile(r"\b(?:slow|long|lengthy|huge|excessive) (?:first )?(?:torch\.)?"
                          r"compil(?:e|ation|ing)\b|\bcompil(?:e|ation|ing)(?: times?)? (?:is|was|"
                          r"are|were|takes|took|gets|got|became|becomes|grew|increased)"
                          r"(?: \w+){0,2} (?:slow|long|forever|ages|huge|significantly|"
-                         r"dramatically)\b", re.I)
+                         r"dramatically)\b|"
+                         # "compiling takes several minutes", "can take hours while it compiles"
+                         r"\bcompil(?:e|es|ation|ing)\b" + _CLAUSE + r"\b(?:takes?|took|taking|"
+                         r"lasts?|lasted|spends?|spent|needs?|needed)\s+(?:up to\s+|over\s+)?"
+                         + _LONG_WORDS + r"\b|\b(?:takes?|took|taking|lasts?|lasted)\s+(?:up to\s+|"
+                         r"over\s+)?" + _LONG_WORDS + r"\b" + _CLAUSE + r"\bcompil(?:e|es|ation|"
+                         r"ing)\b", re.I)
 # literals of the lines that state compile figures (not of the frames and code lines that
 # merely name a compile function, which are many)
 KEYWORDS = ("compilation", "compiling", "compile time", "compile_time", "compile took",
             "compile takes", "to compile", "compile:", "compile =", "compile=", "compiles in",
             "compiled in", "compile in", "torch.compile:", "torch.compile took",
             "torch.compile takes", "slow compil", "long compil", "first call", "first iteration",
-            "first step", "first run", "first forward", "first batch", "eager", "baseline")
+            "first step", "first run", "first forward", "first batch", "eager", "baseline",
+            " min", "minute", " hour", " hrs")
 _DIGIT = re.compile(r"\d")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from ..vocab.findings import RANK
-from . import figures, guards, phase
+from . import figures, guards, phase, printed
 from .textpatterns import PATTERNS
 
 EXPLAIN_ORDER = RANK  # root cause first (vocab/findings.py); a raised graph break: Explanation.primary
@@ -79,9 +79,7 @@ def _trie_regex(words) -> str:
 
 # literals that start explain's own multi-line rules (graph-break layout, printouts, guard
 # records, compile figures)
-_EXTRA_KEYWORDS = ("explanation:", "isnan(", "isinf(", "allclose(", "equal(",
-                   "compiled output", "compiled result", "eager output", "eager result",
-                   "original result") + guards.KEYWORDS + figures.KEYWORDS
+_EXTRA_KEYWORDS = ("explanation:",) + guards.KEYWORDS + figures.KEYWORDS + printed.KEYWORDS
 _KEYWORDS = sorted({k for p in PATTERNS.values() for k in p.keywords} | set(_EXTRA_KEYWORDS))
 _SCREEN = re.compile(_trie_regex(_KEYWORDS))
 # keyword -> the classes to try when it is in a line; a keyword found also stands for the
@@ -98,14 +96,12 @@ _WEAK = {"runtime_error", "recompile", "graph_break", None}  # may be refined by
 
 _EXPLANATION = re.compile(r"^\s*Explanation:")
 _EXC_START = phase._EXC_LINE  # a line that is an exception itself, not a line of its message
-_PRINTED_CHECK = re.compile(r"(?:print|assert)\b.*\b(allclose|equal|isnan|isinf)\(")
-_PRINTED_BOOL = re.compile(r"^(?:tensor\()?(True|False)\)?$")
-# outputs printed side by side: "CPU Uncompiled output: tensor(...)", "Compiled result: ..."
-_PRINTED_OUTPUT = re.compile(r"^(?P<who>.{0,30}?\b(?P<kind>uncompiled|compiled|eager|original))"
-                             r"\s+(?:output|result)s?\s*[:=]\s*(?P<value>\S.*)$", re.I)
 # the first line of a graph-break message (not a hint that mentions graph breaks)
 _BREAK_START = re.compile(r"^(?:graph break(?: in\b| from\b|:)|graph break reason|"
                           r"(?:torch\._dynamo\.exc\.)?(?:unsupported|usererror):)", re.I)
+
+
+NEAR_BEFORE, NEAR_AFTER = 60, 25  # the words around a match a `near` exclusion reads
 
 
 def _classify(text: str, low: str):
@@ -120,7 +116,12 @@ def _classify(text: str, low: str):
             continue
         c = PATTERNS[name]
         for entry in c.patterns:
-            if entry[0].search(text):
+            if c.near and c.exclude is not None:
+                if any(not c.exclude.search(text, max(0, m.start() - NEAR_BEFORE),
+                                            m.end() + NEAR_AFTER)
+                       for m in entry[0].finditer(text)):
+                    return name, entry[1], (entry[2] if len(entry) > 2 else None)
+            elif entry[0].search(text):
                 if c.exclude is not None and c.exclude.search(text):
                     break
                 return name, entry[1], (entry[2] if len(entry) > 2 else None)

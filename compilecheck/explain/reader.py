@@ -16,9 +16,9 @@ from .figures import CompileFigures
 from .guards import GuardRecords, limit_hint
 from .phase import MAX_BACK, resolve
 from .result import Explanation, Hit
-from .linetext import (_BOX, _EXC_START, _EXPLANATION, _OWN_LINES, _PRINTED_BOOL,
-                       _PRINTED_CHECK, _PRINTED_OUTPUT, _SCREEN, _WEAK, _better, _classify,
-                       strip_prefixes)
+from .linetext import (_BOX, _EXC_START, _EXPLANATION, _OWN_LINES, _SCREEN, _WEAK, _better,
+                       _classify, strip_prefixes)
+from .printed import Printouts
 
 MAX_PER_CLASS = 20  # lines kept per class (all are counted)
 BATCH = 2048  # lines screened as one string
@@ -26,7 +26,7 @@ CACHE = 16384  # distinct lines remembered with their classification
 RECORD_GAP = 6  # lines read after a guard record's line, screened or not
 # a log about torch.compile (needs_compile evidence counts only there): compiling, its stages,
 # CUDA graphs, or eager named as the other side (not HF's attn_implementation="eager")
-_ABOUT_COMPILE = re.compile(r"compil|inductor|dynamo|cuda[ -]?graph|"
+_ABOUT_COMPILE = re.compile(r"compil|inductor|dynamo|cuda[ -]?graph|graph (?:recording|replay)|"
                             r"(?<!implementation=.)(?<!implementation = .)\beager\b(?! attention)")
 
 
@@ -43,20 +43,25 @@ class _Reader:
         self.guards = GuardRecords()
         self.batches = ((), 0, (), 0)  # (lines, first line - 1) of the batch before and this
         self.figures = CompileFigures()
-        self.printed = None  # (kind, line) of a print(torch.allclose(...)) awaiting its output
-        self.bools: dict = {}  # isnan/isinf printouts seen: value -> line
-        self.outputs: dict = {}  # eager outputs printed, by the words before them
+        self.printouts = Printouts()  # printed checks and eager/compiled outputs (printed.py)
         self.needs_compile: list = []
         self.saw_compile = False
         self.forced_until = 0  # lines up to this number are read even if not screened
+        self.watchdog = -MAX_BACK - 1  # line of faulthandler's last "Timeout (0:00:05)!"
 
     # -------------------------------------------------------------- recording
-    def record(self, cls, hint, line_no, shown, tag=None, torch_hint=None):
-        phase = None
-        if cls in ERRORS or cls == "oom":  # the phase of the traceback decides an ambiguous one
+    def record(self, cls, hint, line_no, shown, tag=None, torch_hint=None, placed=False,
+               phase=None):
+        if (cls in ERRORS or cls == "oom") and not placed:  # the traceback's phase decides
             kept = max(self.counts.get(c, 0) for c in ERRORS) < MAX_PER_CLASS
-            cls, phase = resolve(cls, shown, self.lines_before(line_no) if kept else None,
-                                 ambiguous=tag == "phase")
+            cls, phase, cut = resolve(cls, shown, self.lines_before(line_no) if kept else None,
+                                      tag)
+            if cls is None:  # an eager API failing, or an exception no compile frame placed
+                return None
+            if cut and cls == "runtime_error" and not self.saw_compile:
+                # an error nothing places: a finding only in a log about torch.compile
+                self.needs_compile.append((cls, hint, line_no, shown, tag, torch_hint, phase))
+                return None
         self.counts[cls] = self.counts.get(cls, 0) + 1
         if hint:
             self.hints.setdefault(cls, hint)
@@ -116,7 +121,9 @@ class _Reader:
         else:
             text, alone = self.classify(raw, low)
         footer = self.contexts.in_error_message(text)
-        self.follow(text, n)
+        if self.contexts.open:
+            self.contexts.feed(text)
+        self.printed(text, n)
         claimed, done = self.guards.feed(text, n)
         for cls, hint, at, shown, torch_hint in done:
             self.record(cls, hint, at, shown, torch_hint=torch_hint)
@@ -138,13 +145,6 @@ class _Reader:
                 self.prev = (prev_text, prev_no, "graph_break", prev_hit, prev_raw)
                 if prev_hit is not None:
                     self.contexts.feed(text)
-        out = ("output" in low or "result" in low) and _PRINTED_OUTPUT.match(text)
-        if out:
-            self.side_by_side(out, n, text)
-        m = "(" in low and ("print" in low or "assert" in low) and _PRINTED_CHECK.search(text)
-        if m:
-            self.printed = (m.group(1), n)
-            self.forced_until = max(self.forced_until, n + 12)
         if alone is None and prev_text and prev_cls in _WEAK:
             key = (prev_text, text)
             joined = self.cache.get(key, False)
@@ -162,12 +162,17 @@ class _Reader:
         hit = None
         if alone is not None and footer:
             alone = None  # the error's own footer, not a graph break of its own
+        if alone is not None and alone[2] == "faulthandler":
+            if alone[0] == "timeout":
+                self.watchdog = n
+            elif n - self.watchdog <= MAX_BACK:  # a thread of the watchdog's dump: the hang
+                alone = None
         if alone is not None:
             cls, hint, tag = alone
             if cls == "recompile_limit":
                 hint = limit_hint(text) or hint
             if tag == "needs_compile" and not self.saw_compile:
-                self.needs_compile.append((cls, hint, n, text))
+                self.needs_compile.append((cls, hint, n, text, None, None, None))
             else:
                 hit = self.record(cls, hint, n, text, tag)
         else:
@@ -176,47 +181,24 @@ class _Reader:
                 hit = self.record("slow_compile", slow, n, text)
         self.prev = (text, n, alone[0] if alone else None, hit, raw)
 
-    def side_by_side(self, m, n: int, text: str):
-        """An eager output, then the compiled one of the same run (same words before them,
-        "CPU Uncompiled" / "CPU Compiled"), with another value: a numeric mismatch."""
-        kind = m.group("kind").lower()
-        where = m.group("who")[:m.start("kind") - m.start("who")].strip().lower()
-        if kind != "compiled":
-            self.outputs[where] = m.group("value").strip()
-        elif where in self.outputs and self.outputs.pop(where) != m.group("value").strip():
-            self.record("numeric_mismatch", None, n,
-                        f"{text} (the eager output printed before differs)")
-
-    def follow(self, text: str, n: int):
-        """The rules that read the lines after a finding: a graph break's registry context, a
-        printed comparison's result."""
-        if self.contexts.open:
-            self.contexts.feed(text)
-        if self.printed is not None and text:
-            kind, at = self.printed
-            m = _PRINTED_BOOL.match(text.strip("`# "))
-            if m and n > at:
-                value = m.group(1)
-                if kind in ("allclose", "equal") and value == "False":
-                    self.record("numeric_mismatch", None, n,
-                                f"{text} (the printed torch.{kind}(...) of line {at})")
-                    self.printed = None
-                elif kind in ("isnan", "isinf"):
-                    self.bools.setdefault(value, n)
-                    if len(self.bools) == 2 and self.bools["True"] > self.bools["False"]:
-                        self.record("numeric_mismatch", None, n,
-                                    f"{text} (torch.{kind} False in one run, True in the next)")
-                    self.printed = None
-            elif n > at + 12:
-                self.printed = None
+    def printed(self, text: str, n: int):
+        """What a script printed: a check and its value, eager and compiled outputs side by
+        side (explain/printed.py); the lines of a value being read are read, screened or not."""
+        for at, shown, generic in self.printouts.feed(text, n):
+            if generic and not self.saw_compile:
+                self.needs_compile.append(("numeric_mismatch", None, at, shown, None, None, None))
+            else:
+                self.record("numeric_mismatch", None, at, shown)
+        if self.printouts.busy():
+            self.forced_until = max(self.forced_until, n + 1)
 
     def finish(self, n: int) -> Explanation:
         for cls, hint, at, shown, torch_hint in self.guards.close():
             self.record(cls, hint, at, shown, torch_hint=torch_hint)
         self.contexts.close_all()
         if self.saw_compile:
-            for cls, hint, line_no, text in self.needs_compile:
-                self.record(cls, hint, line_no, text)
+            for cls, hint, line_no, text, tag, torch_hint, phase in self.needs_compile:
+                self.record(cls, hint, line_no, text, tag, torch_hint, placed=True, phase=phase)
         limit = gbregistry.lookup_type("Dynamo recompile limit exceeded")
         for h in self.findings:  # torch raises the recompile limit as a graph break
             if h.cls == "graph_break" and h.gb and limit and h.gb["code"] == limit["code"]:

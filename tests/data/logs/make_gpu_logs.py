@@ -13,6 +13,7 @@ import concurrent.futures
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -77,13 +78,39 @@ SCENARIOS = {
             return x + 1
         torch.compile(f)(torch.randn(4, device="cuda"))
     """,
+    # a user's Triton kernel whose tile needs more shared memory than the device has (256 KiB
+    # for a 256x256 fp16 tl.dot on an H200's 227 KiB): Triton's OutOfResources, a build
+    # failure whichever frame finds it (issue 28's second pass)
+    "gpu_user_triton_kernel_out_of_resources": """
+        import torch
+        import triton
+        import triton.language as tl
+        print("torch", torch.__version__, "triton", triton.__version__)
+        @triton.jit
+        def tile_dot(a_ptr, b_ptr, c_ptr, BLOCK: tl.constexpr):
+            r = tl.arange(0, BLOCK)
+            a = tl.load(a_ptr + r[:, None] * BLOCK + r[None, :])
+            b = tl.load(b_ptr + r[:, None] * BLOCK + r[None, :])
+            tl.store(c_ptr + r[:, None] * BLOCK + r[None, :], tl.dot(a, b))
+        def f(a, b):
+            c = torch.empty_like(a)
+            tile_dot[(1,)](a, b, c, BLOCK=256)
+            return c + 1
+        a = torch.randn(256, 256, device="cuda", dtype=torch.float16)
+        print(torch.compile(f)(a, a).sum().item())
+    """,
 }
 
 
 def run(name: str, out: str) -> str:
     code = textwrap.dedent(SCENARIOS[name])
+    # from a file: Triton's @jit reads its function's source ("@jit functions should be
+    # defined in a Python file" under python -c)
+    src = os.path.join(tempfile.mkdtemp(), name + ".py")
+    with open(src, "w") as f:
+        f.write(code)
     try:
-        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+        p = subprocess.run([sys.executable, src], capture_output=True, text=True,
                            timeout=TIMEOUT)
         text, rc = p.stdout + p.stderr, p.returncode
     except subprocess.TimeoutExpired as e:

@@ -229,6 +229,96 @@ SCENARIOS = {
         torch.compile(lambda x: x.relu() * 2)(torch.randn(8))
         print(compile_times())
     """),
+    # ------------------------------------------------------------ printed outputs
+    # torch.sinh near float32's limit: eager finite, compiled inf (pytorch#183763, on CPU),
+    # printed beside their labels, each over two lines
+    "cpu_sinh_overflow_printed": ("", """
+        import torch
+        def fn(x):
+            return torch.sinh(x)
+        x = torch.tensor([88.85, 89.2, 88.95, -89.0, 1.5, -2.0, 10.0, 88.0, 0.5, 87.9])
+        print(f"eager out: {fn(x)}")
+        print(f"compiled out: {torch.compile(fn, fullgraph=True)(x)}")
+    """),
+    # dropout under the same seed: inductor's random numbers are not eager's (fallback_random
+    # off), printed as ref/res; then a relu whose ref and res agree
+    "cpu_dropout_rng_ref_res": ("", """
+        import torch
+        def fn(x):
+            return torch.nn.functional.dropout(x, p=0.5, training=True)
+        x = torch.ones(2, 8)
+        print("torch.compile(fn) against eager, same seed")
+        torch.manual_seed(0)
+        ref = fn(x)
+        torch.manual_seed(0)
+        res = torch.compile(fn)(x)
+        print("ref:", ref)
+        print("res:", res)
+    """),
+    # eager and compiled outputs that agree: nothing to claim
+    "cpu_printed_outputs_agree": ("", """
+        import torch
+        def fn(x):
+            return torch.relu(x - 0.5) * 3
+        x = torch.linspace(0, 1, 12)
+        print("eager output:", fn(x))
+        print("compiled output:", torch.compile(fn)(x))
+    """),
+    # ------------------------------------------------------------ an eager API failing
+    # a compiled module's state_dict (keys under "_orig_mod.") loaded into a plain module:
+    # load_state_dict raises in eager code, no compile frame; nothing to claim
+    "cpu_eager_load_state_dict_orig_mod": ("", """
+        import torch
+        model = torch.nn.Linear(4, 2)
+        compiled = torch.compile(model)
+        compiled(torch.randn(3, 4))
+        torch.nn.Linear(4, 2).load_state_dict(compiled.state_dict())
+    """),
+    # ------------------------------------------------------------ faulthandler's dumps
+    # a segfault inside a compiled function (ctypes reads address 0 after a graph break),
+    # dumped by faulthandler: "Fatal Python error", every thread's stack, extension modules
+    "cpu_faulthandler_segfault": ("", """
+        import ctypes, faulthandler
+        import torch
+        faulthandler.enable()
+        def step(x):
+            y = torch.relu(x) * 2
+            ctypes.string_at(0)
+            return y
+        torch.compile(step)(torch.randn(4))
+    """),
+    # the same with one thread's stack ("Stack (most recent call first):"); see CUTS
+    "cpu_faulthandler_segfault_one_thread": ("", """
+        import ctypes, faulthandler
+        import torch
+        faulthandler.enable(all_threads=False)
+        def step(x):
+            y = torch.relu(x) * 2
+            ctypes.string_at(0)
+            return y
+        torch.compile(step)(torch.randn(4))
+    """),
+    # faulthandler's watchdog: a compiled step that hangs, dumped after 25 s (a hang,
+    # not a crash, though the same thread headers follow "Timeout (0:00:25)!")
+    "cpu_faulthandler_watchdog_timeout": ("", """
+        import faulthandler, time
+        import torch
+        def step(x):
+            y = torch.relu(x) * 2
+            time.sleep(120)
+            return y
+        faulthandler.dump_traceback_later(25, exit=True)
+        torch.compile(step)(torch.randn(4))
+    """),
+}
+# excerpts of the logs above as users paste them: name -> (log, what is kept)
+CUTS = {
+    # the stack only: faulthandler's "Fatal Python error" header and module list not copied
+    "cpu_faulthandler_stack_only": (
+        "cpu_faulthandler_segfault_one_thread",
+        lambda text: "".join(line for line in text.splitlines(True)
+                             if not line.startswith(("Fatal Python error", "Extension modules"))
+                             ).strip() + "\n"),
 }
 # the same programs under torch 2.7.1 (TORCH271_PYTHON)
 for _name in ("cpu_guard_self_counter_verbose", "cpu_guard_optimizer_step_verbose",
@@ -256,6 +346,14 @@ def main():
         with open(os.path.join(HERE, name + ".log"), "w") as f:
             f.write(p.stdout + p.stderr)
         print(name, p.returncode)
+    for name, (source, keep) in CUTS.items():
+        if only and name not in only and source not in only:
+            continue
+        with open(os.path.join(HERE, source + ".log")) as f:
+            text = keep(f.read())
+        with open(os.path.join(HERE, name + ".log"), "w") as f:
+            f.write(text)
+        print(name, "cut from", source)
 
 
 if __name__ == "__main__":
