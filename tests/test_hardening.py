@@ -104,14 +104,21 @@ def test_explain_refuses_binary(tmp_path):
     assert "binary" in one_line_exit_2(["explain", str(p)])
 
 
-def _workers():
-    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return {line.split()[0] for line in out.splitlines() if "compilecheck.run.worker" in line}
+def _workers(parent: int) -> set[str]:
+    """The process groups of ``parent``'s compilecheck workers (each worker leads its own
+    session: its children are in its group); other runs' workers on the machine aside."""
+    out = subprocess.run(["ps", "-eo", "pid,ppid,args"], capture_output=True, text=True).stdout
+    return {line.split()[0] for line in out.splitlines()
+            if "compilecheck.run.worker" in line and line.split()[1] == str(parent)}
+
+
+def _alive(groups: set[str]) -> set[str]:
+    out = subprocess.run(["ps", "-eo", "pid,pgid"], capture_output=True, text=True).stdout
+    return {line.split()[0] for line in out.splitlines()[1:] if line.split()[1] in groups}
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_interruption_writes_the_report_and_stops_workers(tmp_path, sig):
-    before = _workers()
     json_path = tmp_path / "r.json"
     proc = subprocess.Popen(
         [sys.executable, "-m", "compilecheck", "diagnose", "--probe", probe("clean"),
@@ -129,6 +136,8 @@ def test_interruption_writes_the_report_and_stops_workers(tmp_path, sig):
         proc.kill()
         pytest.fail("the clean cell never finished:\n" + seen)
     time.sleep(3)  # the hanging cell is now in flight
+    workers = _workers(proc.pid)
+    assert workers, "no worker of this run seen"
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -140,7 +149,7 @@ def test_interruption_writes_the_report_and_stops_workers(tmp_path, sig):
     assert hung["status"] == "skip" and hung["error"] == "interrupted"
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     time.sleep(1)
-    assert _workers() <= before  # every worker (and its children) is gone
+    assert not _alive(workers)  # every worker of this run, and its children, is gone
 
 
 def test_write_atomic_never_leaves_half_a_file(tmp_path):
