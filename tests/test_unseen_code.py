@@ -227,3 +227,13 @@ def test_the_cpu_predictions_hold_on_the_h200(run):
             (name, predicted["predicted"], gpu["status"], gpu["error"])
         compared += 1
     assert compared == len(NAMES)
+
+
+def test_a_tensor_stored_again_is_still_the_value_an_earlier_call_made():
+    w = {x.path: x for x in audit("restored_cache").writes}
+    assert w["cache"].read_later  # the even calls compute from the odd calls' output
+
+
+def test_one_piece_of_state_under_two_names_is_one_write():
+    paths = [x.path for x in audit("tied_views").writes]
+    assert paths == ["keys"]  # not `alias` too

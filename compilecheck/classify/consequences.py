@@ -157,7 +157,8 @@ def state_findings(obs: dict) -> list[Finding]:
             continue  # writes back the value already there, and no guard failed on it
         at = (compiled.get(w["path"]) or {}).get("calls") or []
         grows = w["kind"] == "append" and w["changed"] == "every"
-        if stores_tensor(w) and w["read_later"]:
+        stored_compiled = (compiled.get(w["path"]) or {}).get("stored", at)
+        if stores_tensor(w) and w["read_later"] and stored_compiled:
             fix = _warmup_sentence(k) if _store_span(w) != "every" else (
                 "It changes on every call: keep it in a buffer allocated in __init__ and "
                 "update it in place (copy_), or compile without CUDA graphs.")

@@ -41,8 +41,10 @@ def storage_ptr(t: torch.Tensor) -> int | None:
 
 
 def _item_print(v):
+    """An item as its container's print holds it: which object, not what is in it (a tensor
+    written in place is its own entry's write, or its owner's, not the container's)."""
     if is_a(v, torch.Tensor):
-        return ("t", id(v), tensor_version(v))
+        return ("t", id(v))
     if is_plain(v):
         return ("v", canonical(v))
     return ("o", id(v))

@@ -166,7 +166,10 @@ class Recorder:
 
     def store(self, path, t: torch.Tensor):
         """``path`` now holds ``t``, stored by this call: the tensor it held before is no
-        longer what a read of ``path`` reads."""
+        longer what a read of ``path`` reads. The same tensor stored there again is still the
+        value the call that first stored it made."""
+        if storage_ptr(t) is not None and self.stored_at.get(path) == storage_ptr(t):
+            return
         old = self.stored_at.pop(path, None)
         if old is not None and self.stored.get(old, ("",))[0] == path:
             del self.stored[old]

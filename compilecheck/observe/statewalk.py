@@ -88,6 +88,17 @@ def hook_name(fn) -> str:
     return type_name(fn)
 
 
+def _tensor_key(t: torch.Tensor) -> tuple:
+    """What makes two tensor objects the same data: storage, offset, shape, strides, dtype."""
+    ptr = storage_ptr(t)
+    if ptr is None:
+        return ("id", id(t))
+    try:
+        return (ptr, t.storage_offset(), tuple(t.shape), tuple(t.stride()), t.dtype)
+    except Exception:  # a subclass without strides
+        return ("id", id(t))
+
+
 class _Walk:
     def __init__(self, data):
         self.data = data  # True, False, or the ids of the tensors whose data may be read
@@ -95,6 +106,7 @@ class _Walk:
         self.seen: set[int] = set()
         self.pending: list[Entry] = []  # tensors held in containers: kept unless owned
         self.opaque: dict[str, str] = {}  # path -> why the walk could not read it
+        self.tensors: set = set()  # the tensors entered (one path each: an alias is not state)
 
     def add(self, path, owner, name, value, depth, in_container=False):
         if len(self.out) >= MAX_ENTRIES:
@@ -109,6 +121,11 @@ class _Walk:
         return self.data is True or (type(self.data) is frozenset and id(value) in self.data)
 
     def _add(self, path, owner, name, value, depth, in_container):
+        if is_a(value, torch.Tensor) and not in_container:
+            same = _tensor_key(value)
+            if same in self.tensors:
+                return  # the same data under a second name (a tied weight, a cache's alias)
+            self.tensors.add(same)
         e = Entry(path, owner, name, value, fingerprint(value, self._sums(value)))
         if is_a(value, torch.Tensor):
             if in_container:

@@ -108,12 +108,16 @@ def _compare(obs: dict, steps, refs):
 
 
 def _compiled_writes(steps) -> dict:
-    """path -> the calls on which the compiled module changed it, and how."""
+    """path -> the calls on which the compiled module changed it, how, and the calls on which
+    it put another object there (``stored``: a graph's output kept in state)."""
     out: dict = {}
     for s in steps:
         for c in s.writes:
-            w = out.setdefault(c.path, {"calls": [], "kind": c.kind, "tensor": c.tensor})
+            w = out.setdefault(c.path, {"calls": [], "kind": c.kind, "tensor": c.tensor,
+                                        "stored": []})
             w["calls"].append(s.index)
+            if c.kind in ("create", "rebind"):
+                w["stored"].append(s.index)
     return out
 
 

@@ -16,7 +16,7 @@ import time
 
 from ..plan.spec import CellSpec
 from ..vocab.coldstart import ROWS
-from .pool import worker_env
+from .workerenv import worker_env
 
 TEMP_ROOTS = ("/tmp", "/var/tmp", "/dev/shm")
 

@@ -14,6 +14,8 @@ import tempfile
 import threading
 import time
 
+from ..env.files import scrub_builds
+from .workerenv import worker_env
 from ..plan.spec import CellSpec
 
 START_TIMEOUT_S = 120.0
@@ -119,17 +121,18 @@ class Worker:
 
     def _dead(self, spec, line, t0, limit: float) -> RawResult:
         wall = time.monotonic() - t0
-        if line is None:  # time-out: kill the worker and everything it started
-            self.kill()
+        if line is not None:  # it died: how
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill()  # and everything it started; then what the kill cut short mid-build
+        scrub_builds(self.hello.get("inductor_cache"), wall + 5)
+        if line is None:  # time-out
             return RawResult(spec, "timeout", {"timed_out": self.progress or {},
                                                "timeout_s": round(limit, 1)},
                              f"no answer within {wall:.0f} s", self.stderr_tail(), wall)
-        try:
-            code = self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            code = self.proc.returncode
-        self.kill()
+        code = self.proc.returncode
         detail = _signal_name(code) if code is not None and code < 0 else f"exit code {code}"
         return RawResult(spec, "crash", None, detail, self.stderr_tail(), wall)
 
@@ -159,26 +162,6 @@ class Worker:
             self.log.close()
         except OSError:
             pass
-
-
-def worker_env(extra: tuple, threads: int, jobs: int, device: str = "cpu") -> dict:
-    env = dict(os.environ)
-    env["COMPILECHECK_DEVICE"] = device  # what the worker warms the compiler up on
-    env.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")  # no compile pool per worker
-    env["COMPILECHECK_THREADS"] = str(max(1, threads))
-    # make the package importable in the worker exactly as it is here, and whatever the
-    # caller can import (a pytest run's test modules, say)
-    pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    paths = [pkg_parent, env.get("PYTHONPATH")] + [p for p in sys.path if p and os.path.isdir(p)]
-    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(p for p in paths if p))
-    if "COMPILECHECK_WORKER_MAX_BYTES" not in env:
-        try:  # CPU cells: out-of-memory becomes an exception, not the kernel's OOM killer
-            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-            env["COMPILECHECK_WORKER_MAX_BYTES"] = str(max(8 << 30, int(total * 0.8 / jobs)))
-        except (ValueError, OSError):
-            pass
-    env.update(dict(extra))
-    return env
 
 
 class Pool:

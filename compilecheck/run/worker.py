@@ -103,7 +103,12 @@ def main() -> None:
         env = environment(device)
     except Exception as e:
         env = {"environment_error": f"{type(e).__name__}: {e}"}
-    proto.write(json.dumps({"ready": True, "environment": env}, default=str) + "\n")
+    try:
+        cache = _inductor_cache_dir()
+    except Exception:  # an older layout: nothing to scrub after a kill
+        cache = None
+    proto.write(json.dumps({"ready": True, "environment": env, "inductor_cache": cache},
+                           default=str) + "\n")
     import threading
 
     from .phase import PhaseSampler
