@@ -235,3 +235,33 @@ def test_internal_error_in_a_worker_costs_only_its_cell(tmp_path):
         "compilecheck/run/cell.py")  # once, however many cells
     assert folded.startswith("<details") and "a bug in compilecheck" in folded
     assert results[1].outcome == "ok" and classify(results[1]).status == "pass"
+
+
+def test_a_truncated_kernel_in_inductors_cache_is_cleared(tmp_path):
+    """A build killed mid-write leaves a truncated library in inductor's cache, and the next
+    compile that loads it fails ("file too short"): the worker clears such files at its start
+    (older than ten minutes: another process may be building the recent ones), and the pool
+    clears what a worker it killed was building. Real libraries: torch's own, whole and cut."""
+    import shutil
+    from pathlib import Path
+
+    import torch
+
+    from compilecheck.env.files import scrub_builds, scrub_truncated
+
+    lib = next(p for p in (Path(torch.__file__).parent / "lib").glob("*.so"))
+    whole, cut, empty, fresh = (tmp_path / n for n in ("ab/whole.so", "cd/cut.so",
+                                                         "ef/empty.so", "gh/fresh.so"))
+    for p in (whole, cut, empty, fresh):
+        p.parent.mkdir(parents=True)
+    shutil.copy(lib, whole)
+    cut.write_bytes(lib.read_bytes()[:4096])
+    empty.write_bytes(b"")
+    fresh.write_bytes(lib.read_bytes()[:4096])
+    old = time.time() - 3600
+    for p in (whole, cut, empty):
+        os.utime(p, (old, old))
+    assert scrub_truncated(str(tmp_path)) == 2
+    assert whole.exists() and fresh.exists() and not cut.exists() and not empty.exists()
+    assert scrub_builds(str(tmp_path), 60) == 1  # what was written during the killed cell
+    assert whole.exists() and not fresh.exists()

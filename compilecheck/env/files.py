@@ -54,3 +54,45 @@ def scrub_builds(folder: str | None, seconds: float) -> int:
             except OSError:  # gone already, or not ours to remove
                 continue
     return removed
+
+
+def scrub_truncated(folder: str | None, older_than: float = 600.0) -> int:
+    """Remove the truncated shared libraries in inductor's cache ``folder`` (an ELF file whose
+    section headers lie past its end: a build killed before this release cleared it, or any
+    process's); loading one fails every later compile of its kernel ("file too short"). Files
+    written in the last ``older_than`` seconds are left: another process may be building them.
+    Returns how many were removed."""
+    import struct
+
+    if not folder or not os.path.isdir(folder):
+        return 0
+    removed, before = 0, time.time() - older_than
+    for root, _, files in os.walk(folder):
+        for name in files:
+            if not name.endswith(".so"):
+                continue
+            path = os.path.join(root, name)
+            try:
+                size = os.path.getsize(path)
+                if os.path.getmtime(path) > before:
+                    continue
+                with open(path, "rb") as f:
+                    head = f.read(64)
+                if len(head) < 64:
+                    cut = True  # no library is this short: the build stopped at once
+                elif head[:4] != b"\x7fELF":
+                    continue  # not an ELF library (another platform): not ours to judge
+                else:
+                    end = "<" if head[5] == 1 else ">"
+                    wide = head[4] == 2
+                    shoff = struct.unpack_from(end + ("Q" if wide else "I"), head,
+                                               0x28 if wide else 0x20)[0]
+                    entsize, count = struct.unpack_from(end + "HH", head,
+                                                        0x3A if wide else 0x2E)
+                    cut = shoff + entsize * count > size
+                if cut:
+                    os.unlink(path)
+                    removed += 1
+            except (OSError, struct.error):
+                continue
+    return removed

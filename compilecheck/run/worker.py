@@ -88,6 +88,12 @@ def main() -> None:
     import torch._inductor.compile_fx  # noqa: F401
 
     imported = time.monotonic()
+    try:  # a kernel a killed build left truncated fails every compile that loads it
+        from ..env.files import scrub_truncated
+
+        scrub_truncated(_inductor_cache_dir())
+    except Exception:
+        pass
     if not os.environ.get("TORCH_TRACE"):  # a traced worker's log holds its cell only
         warm_compiler(os.environ.get("COMPILECHECK_DEVICE", "cpu"))
     print(f"compilecheck worker: ready: torch {torch.__version__} imported in "
