@@ -121,12 +121,19 @@ def attribute(obs: dict) -> tuple[dict[str, list[Recompile]], list[Recompile]]:
 
 
 def _match(path: str, writes: list, suffix: bool = False) -> str | None:
-    """The write whose path the guard's path is, lies inside, or holds (the most specific)."""
-    best, best_len = None, -1
+    """The write the guard's path names: the write at that path; else the innermost write
+    holding what the guard reads (``self.cache.layers.0.keys`` is the write of
+    ``cache.layers[0]``); else the outermost write inside what it reads (a guard on a
+    container holding written items). ``suffix``: paths relative to another frame's self."""
+    inside, holds = [], []
     for w in writes:
         for p in _write_paths(w):
-            hit = path == p or path.startswith(p + ".") or p.startswith(path + ".") if not \
-                suffix else p == path or p.endswith("." + path)
-            if hit and len(p) > best_len:
-                best, best_len = w["path"], len(p)
-    return best
+            if (p == path or p.endswith("." + path)) if suffix else p == path:
+                return w["path"]
+            if not suffix and path.startswith(p + "."):
+                inside.append((len(p), w["path"]))
+            elif not suffix and p.startswith(path + "."):
+                holds.append((len(p), w["path"]))
+    if inside:
+        return max(inside)[1]
+    return min(holds)[1] if holds else None
