@@ -205,9 +205,10 @@ def test_a_module_recompiling_on_every_call_is_not_kept_compiled(tmp_path):
     c = target(run, "collecting")
     assert c["recompiles"] >= 3  # calls 2, 3, 4 each compiled again
     rungs = {r["name"]: r for r in run.report["ladder"]}
-    assert rungs["full-fix"]["churn"] and "every call" in rungs["full-fix"]["why"]
+    assert "recompiled on every call" in rungs["full-fix"]["unfit"]
     rec = run.report["recommendation"]
     assert rec["name"] == "no-compile" and "recompiled on every call" in rec["summary"]
+    assert "Take the state that changes out of forward" in rec["summary"]
 
 
 def test_the_cpu_predictions_hold_on_the_h200(run):
@@ -237,3 +238,12 @@ def test_a_tensor_stored_again_is_still_the_value_an_earlier_call_made():
 def test_one_piece_of_state_under_two_names_is_one_write():
     paths = [x.path for x in audit("tied_views").writes]
     assert paths == ["keys"]  # not `alias` too
+
+
+def test_a_module_dynamo_makes_no_graph_of_is_not_worth_compiling(tmp_path):
+    run = run_cli(["diagnose", "--device", "cpu", "--mode", "reduce-overhead", "--call-pattern",
+                   "loop", "--probe", f"{UNSEEN}:recurrent"], tmp_path)
+    rungs = {r["name"]: r for r in run.report["ladder"]}
+    assert "compiled no graph" in rungs["full-fix"]["unfit"]
+    rec = run.report["recommendation"]
+    assert rec["name"] == "no-compile" and "GB0014" in rec["summary"]

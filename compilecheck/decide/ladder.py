@@ -25,7 +25,7 @@ from ..plan.cells import Plan, ladder_key
 from ..vocab.results import CellResult, Rung
 from ..vocab.rungs import NOTHING_TO_WARM, RUNGS, no_cudagraphs_form
 from .estimate import needed_timeout
-from .recommend import recommend, recompiles_every_call
+from .recommend import recommend, unfit
 from ..classify.detectors import NOT_A_VERDICT
 
 
@@ -134,12 +134,10 @@ def decide(plan: Plan, cells_specs: list, knobs: list, estimate_s: float | None 
             if entry.name == "suppress-errors" and "TORCHDYNAMO_SUPPRESS_ERRORS" in ignored:
                 rung.status = "fail"
                 rung.why = "the installed torch does not read TORCHDYNAMO_SUPPRESS_ERRORS"
-            elif recompiles_every_call(deciding, iters.get(id(deciding))):
-                rung.churn = f"{deciding.recompiles} recompiles in {iters[id(deciding)]} calls"
-                rung.why = rung.why.rstrip(".") + (
-                    f"; it recompiled on every call after the first ({rung.churn}): "
-                    "compiled, it compiles on each call until dynamo's recompile limit, then "
-                    "runs eagerly, so it is no rung to take as it is")
+            else:
+                rung.unfit = unfit(deciding, iters.get(id(deciding)))
+                if rung.unfit:
+                    rung.why = rung.why.rstrip(".") + f"; {rung.unfit}, so it is no rung to take"
         rung.warmup = warmup
         rungs.append(rung)
     # rungs that measure nothing of their own here are the rung they wrap
@@ -167,7 +165,7 @@ def _wraps(rung: Rung, twin: Rung, reason: str):
     rung.status, rung.speedup, rung.speedup_range = twin.status, twin.speedup, \
         twin.speedup_range
     rung.basis, rung.predicted = twin.basis, twin.predicted
-    rung.undecided, rung.warnings, rung.churn = twin.undecided, twin.warnings, twin.churn
+    rung.undecided, rung.warnings, rung.unfit = twin.undecided, twin.warnings, twin.unfit
     rung.why = f"{reason}; it is the {twin.name} rung ({twin.status})."
 
 

@@ -4,20 +4,35 @@ kept over CPU speeds, measured over predicted, the smaller change among equal sp
 the command that decides where time ran out."""
 from __future__ import annotations
 
+import re
+
 from ..vocab.results import CellResult, Rung
 from ..vocab.rungs import BY_NAME
 
 
-def recompiles_every_call(cell: CellResult, calls: int | None) -> bool:
-    """Every compiled call after the first recompiled (state that changes on each call, a
-    shape that moves): what such a rung measured is compiling, not running compiled code."""
-    return bool(calls and calls >= 3 and cell.recompiles and cell.recompiles >= calls - 1)
+def unfit(cell: CellResult, calls: int | None) -> str | None:
+    """Why a rung whose cell ran cleanly still measured no compiled code, or None: dynamo made
+    no graph of it (forward ran eagerly), or every compiled call after the first recompiled
+    (state that changes on each call, a shape that moves: it compiles until dynamo's
+    recompile limit, then runs eagerly)."""
+    if cell.graphs == 0 and cell.mode != "eager":
+        why = next((f["detail"].split(": ", 2)[-1] for f in cell.findings
+                    if f["class"] == "graph_break"), "")
+        code = re.search(r"\bGB\d{4}\b", why)
+        why = why.split(" [")[0][:120] + (f", {code.group(0)}" if code else "")
+        return "dynamo compiled no graph of it: compiled, it runs eagerly anyway" + (
+            f" ({why})" if why else "")
+    if calls and calls >= 3 and cell.recompiles and cell.recompiles >= calls - 1:
+        return (f"it recompiled on every call after the first ({cell.recompiles} recompiles "
+                f"in {calls} calls): compiled, it compiles on each call until dynamo's "
+                "recompile limit, then runs eagerly")
+    return None
 
 
 def _usable(r: Rung, mode_has_cg: bool) -> bool:
     """A candidate: it passed, or it warned and none of its hazards can happen in its form;
     never a rung that recompiled on every call."""
-    if r.churn:
+    if r.unfit:
         return False
     if r.status == "pass":
         return r.predicted not in ("cudagraph_overwrite", "fail")
@@ -64,11 +79,12 @@ def recommend(rungs: list[Rung], mode: str, mode_has_cg: bool = True, rerun=None
             return {"rung": None, "name": None,
                     "summary": "no rung passed: not even eager ran cleanly; see the failing "
                                "cells"}
-        churn = [r for r in rungs if r.churn and r.same_as is None]
-        why = (f"every compiled rung recompiled on every call in {mode} ({churn[0].churn}; "
-               "see the findings): compiled, it compiles on each call until "
-               "dynamo's recompile limit, then runs eagerly. Take that state out of forward "
-               "(or make it a tensor updated in place) before compiling" if churn else
+        unfit_ = [r for r in rungs if r.unfit and r.same_as is None]
+        why = (f"no compiled rung is worth taking in {mode}: {unfit_[0].unfit} (see the "
+               "findings). " + ("Take the state that changes out of forward (or make it a "
+                                "tensor updated in place) before compiling" if "recompiled"
+                                in unfit_[0].unfit else "Remove what the graph break names, "
+                                "or leave the module eager") if unfit_ else
                f"no compiled rung passed in {mode}")
         return {"rung": eager.rung, "name": eager.name,
                 "summary": f"rung {eager.rung} (no-compile): {why}. Do this: {eager.settings}."}

@@ -111,8 +111,8 @@ def _v2() -> dict:
         "name": {"enum": list(NAMES)}, "keeps_numerics": {"type": "boolean"},
         "speedup_range": _RANGE, "basis": {"type": "string"},
         "same_as": {"type": ["string", "null"]}, "predicted": {"type": ["string", "null"]},
-        # its cell recompiled on every call after the first: no candidate (docs/ladder.md 1b)
-        "churn": {"type": ["string", "null"]}})
+        # why its cell measured no compiled code: no candidate (docs/ladder.md 1b)
+        "unfit": {"type": ["string", "null"]}})
     doc["required"] += ["state_writes"]
     props["state_writes"] = {"type": "object"}
     props["estimate"] = {"type": ["object", "null"]}

@@ -71,5 +71,5 @@ class Rung:
     warmup: int = 0  # eager calls before compiling its cells had
     undecided: dict | None = None  # its cell ran out of time: {timeout_s, what} (no verdict)
     warnings: list | None = None  # the classes its deciding cell warned with
-    churn: str | None = None  # its cell recompiled on every call after the first ("3
-    # recompiles in 4 calls"): not a candidate
+    unfit: str | None = None  # why its clean cell measured no compiled code (no graph; a
+    # recompile on every call): not a candidate
