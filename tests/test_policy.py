@@ -75,13 +75,15 @@ def test_the_denoise_loop_is_named_with_its_line_and_its_ten_traces(policy_run):
     assert region["compile_line"] == ("model.denoise_step = torch.compile(model.denoise_step,"
                                       " mode='reduce-overhead')")
     assert "repeated region: `PI0Policy.denoise_step()` traced 10 times" in md
-    slow = [f for f in _findings(report) if f["class"] == "slow_compile"]
-    for f in slow:
-        assert f["detail"].split(" traced ")[0] == "PI0Policy.denoise_step()"
-        assert "traced 10 times" in f["detail"] and region["compile_line"] in f["detail"]
-        assert f["where"].endswith(f"policy_model.py:{loop_call}")
-        share = int(re.search(r"made (\d+)% of the", f["detail"]).group(1))
-        assert share == round(100 * region["share"])
+    # each cell's finding gives that cell's share (a warm-up rung's graph, without the
+    # one-time work, has the loop make more of it than the cold cell's)
+    for c in report["cells"]:
+        for f in (f for f in c["findings"] if f["class"] == "slow_compile"):
+            assert f["detail"].split(" traced ")[0] == "PI0Policy.denoise_step()"
+            assert "traced 10 times" in f["detail"] and region["compile_line"] in f["detail"]
+            assert f["where"].endswith(f"policy_model.py:{loop_call}")
+            share = int(re.search(r"made (\d+)% of the", f["detail"]).group(1))
+            assert share == round(100 * c["compile_profile"]["repeated_region"]["share"])
 
 
 def test_the_whole_policys_cells_were_timed_from_its_estimate(policy_run):
