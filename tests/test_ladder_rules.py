@@ -164,3 +164,18 @@ def test_this_releases_state_run_recommends_the_warm_up():
     assert by["suppress-errors"].same_as == "full-fix"
     assert rep.recommendation["name"] == pick(rungs, rep.target_mode)["name"] == "warm-up"
     assert by["warm-up"].basis == "measured with CUDA graphs on the GPU"
+
+
+def test_a_rung_that_ends_a_finding_beats_the_one_that_keeps_it():
+    """Rule 4c, on a real report (blind26's normflows ActNorm, diagnosed on the CPU in
+    default mode): as deployed it warned of a graph break and a first-call write; after a
+    one-call warm-up, of the graph break alone. The warm-up wins over keeping the module as
+    deployed, although it is the larger change and their speeds overlap."""
+    rep = Report.load(str(ROOT / "tests/data/blind26/rescore/nf_actnorm/out.json"))
+    rungs = {r.name: r for r in rep.ladder}
+    assert set(rungs["warm-up"].warnings) < set(rungs["full-fix"].warnings)
+    assert recommend(copy.deepcopy(rep.ladder), "default", False)["name"] == "warm-up"
+    # the same ladder where the warm-up warned of something the module as deployed did not
+    rungs = [dataclasses.replace(r, warnings=["graph_break", "recompile"])
+             if r.name == "warm-up" else r for r in copy.deepcopy(rep.ladder)]
+    assert recommend(rungs, "default", False)["name"] == "full-fix"

@@ -197,6 +197,9 @@ def test_a_tensor_created_in_the_compiled_call_then_updated_in_place_needs_the_w
     c = target(run, "created_then_updated")
     (f,) = [f for f in c["findings"] if f.get("attribute") == "pad"]
     assert f.get("predicts") == "cudagraph_overwrite" and "warm-up of 1" in f["detail"]
+    # told as it happens: created once, then written in place (blind26's streaming conv)
+    assert "creates in state (first call) and then writes in place" in f["detail"]
+    assert "stored it on call 1 and wrote it in place on calls 2, 3" in f["detail"]
 
 
 def test_a_module_recompiling_on_every_call_is_not_kept_compiled(tmp_path):
@@ -247,3 +250,55 @@ def test_a_module_dynamo_makes_no_graph_of_is_not_worth_compiling(tmp_path):
     assert "compiled no graph" in rungs["full-fix"]["unfit"]
     rec = run.report["recommendation"]
     assert rec["name"] == "no-compile" and "GB0014" in rec["summary"]
+
+
+def test_a_value_refreshed_every_other_call_names_those_calls():
+    """A cache computed on odd calls and stored again on even ones: written on every call,
+    changed on every other one, and the table says which (blind26's diffusers PAB hook)."""
+    from compilecheck.report.render import write_rows
+
+    (w,) = [w for w in audit("restored_cache").writes if w.path == "cache"]
+    assert w.calls == "every" and w.changed_on[:3] == [1, 3, 5]
+    (row,) = [r for r in write_rows([w.to_json()])]
+    assert row[3] == "every 2nd call (1, 3, 5, ...)"
+
+
+def test_a_mismatch_from_a_random_draw_in_the_graph_names_the_draw_and_the_check(tmp_path):
+    """A weight drawn at random on the first call, inside the compiled call: inductor's
+    random stream is not eager's, so the output differs. The finding names the draw's line
+    and torch's switch that tells; the warm-up (the draw made eagerly) passes."""
+    run = run_cli(["diagnose", "--device", "cpu", "--mode", "default", "--call-pattern",
+                   "loop", "--probe", f"{UNSEEN}:lazy_random_init"], tmp_path)
+    c = target_default = [c for c in cells(run.report, variant="lazy_random_init",
+                                           role="matrix") if c["mode"] == "default"][0]
+    (f,) = [f for f in target_default["findings"] if f["class"] == "numeric_mismatch"]
+    assert f["where"].endswith(marker("random init"))
+    assert "draws random numbers (`rand` at" in f["detail"]
+    assert "torch._inductor.config.fallback_random = True" in f["detail"]
+    (warm,) = cells(run.report, variant="lazy_random_init", role="warm-up")
+    assert warm["status"] == "pass" and c["status"] == "fail"
+    assert run.report["recommendation"]["name"] == "warm-up"
+
+
+def test_a_dropout_the_graph_runs_in_eval_draws_nothing():
+    """Which graph nodes draw random numbers, from torch's own tag on its aten ops: dropout in
+    training and torch.rand do; the same dropout in eval does not."""
+    import torch
+
+    from compilecheck.observe.randomops import random_op
+
+    seen = []
+
+    def capture(gm, example_inputs):
+        seen.append(sorted(filter(None, (random_op(n) for n in gm.graph.nodes))))
+        return gm.forward
+
+    def f(x, training):
+        return torch.nn.functional.dropout(x, 0.5, training) + torch.rand(4)
+
+    torch._dynamo.reset()
+    torch.compile(f, backend=capture)(torch.ones(4), True)
+    torch.compile(f, backend=capture)(torch.ones(4), False)
+    torch._dynamo.reset()
+    assert seen[0] == ["dropout", "rand"]
+    assert seen[-1] == ["rand"]

@@ -115,6 +115,26 @@ def _on(changed: str) -> str:
     return {"every": "every call", "first": "first call"}.get(changed, f"calls {changed}")
 
 
+def _how_stored(w: dict) -> str:
+    """How eager forward puts the tensor there: stored anew, or created once and then written
+    in place (a buffer made on call 1, then ``copy_``)."""
+    if w["kind"] == "inplace" and w.get("first_kind") in STORES:
+        changes = {"every": "every call", "first": "the first call only",
+                   "never": "no call"}.get(w["changed"], f"calls 1 to {w['changed'][6:]}")
+        return (f"creates in state ({_on(_store_span(w))}) and then writes in place "
+                f"(its values change on {changes})")
+    return f"computes and stores in state ({_on(w['changed'])})"
+
+
+def _compiled_did(at: list[int], stored: list[int]) -> str:
+    """What the compiled calls did there: the calls that stored a graph's output, and those
+    that wrote that tensor in place afterwards."""
+    rest = sorted(set(at) - set(stored))
+    if not stored or not rest:
+        return f"stored it on {_calls(at)}"
+    return f"stored it on {_calls(stored)} and wrote it in place on {_calls(rest)}"
+
+
 def _warmup_sentence(k: int) -> str:
     return (f"A warm-up of {k} eager call{'s' if k != 1 else ''} on the target device before "
             "torch.compile makes it outside the graph (the warm-up rung).")
@@ -165,9 +185,8 @@ def state_findings(obs: dict) -> list[Finding]:
             also = f" dynamo also {recompiled(mine, _named_note(w, mine))}." if mine else ""
             out.append(Finding(
                 "state_mutation",
-                f"{held(w)} is a tensor that forward computes and stores in state "
-                f"({_on(w['changed'])}) and that later "
-                f"calls read; the compiled forward stored it on {_calls(at)}.{also} Under "
+                f"{held(w)} is a tensor that forward {_how_stored(w)} and that later "
+                f"calls read; the compiled forward {_compiled_did(at, stored_compiled)}.{also} Under "
                 "CUDA graphs it is an output of the graph, in its memory pool, and the next "
                 f"replay overwrites it: {OVERWRITE_TEXT}. "
                 + (_growth(w, obs, []) if grows else fix),

@@ -192,7 +192,29 @@ def _detect_numeric_mismatch(o: Observed):
     if err is None or tol is None or err <= tol:
         return []
     return [Finding("numeric_mismatch",
-                    f"compiled output differs from eager by {err:.3g} (tolerance {tol:.3g})")]
+                    f"compiled output differs from eager by {err:.3g} (tolerance {tol:.3g})"
+                    + _drawn(o.obs), _drawn_where(o.obs))]
+
+
+def _drawn(obs: dict) -> str:
+    """Where the compiled graph draws random numbers, the likely cause and the check."""
+    drawn = ((obs.get("profile") or {}).get("random_ops")) or []
+    if not drawn:
+        return ""
+    ops = ", ".join(f"`{d['op']}`" + (f" at {d['where']}" if d["where"] else "")
+                    for d in drawn[:3]) + (f" and {len(drawn) - 3} more" if len(drawn) > 3
+                                           else "")
+    return (f", and the compiled graph draws random numbers ({ops}): inductor can draw them "
+            "from its own random stream instead of eager's, and then what depends on them "
+            "differs with no bug anywhere. The check: `torch._inductor.config.fallback_random = True` "
+            "(inductor then draws as eager does): if the difference goes, that was all of it. "
+            "A random initialisation is best run before compiling (one eager call, the "
+            "warm-up rung)")
+
+
+def _drawn_where(obs: dict) -> str | None:
+    drawn = ((obs.get("profile") or {}).get("random_ops")) or []
+    return next((d["where"] for d in drawn if d["where"]), None)
 
 
 def _detect_crash(o: Observed):

@@ -60,6 +60,18 @@ def _clean(r: Rung) -> bool:
                                   and set(r.warnings) <= QUIET)
 
 
+def _warned(r: Rung) -> set:
+    return set(r.warnings or ()) - QUIET if r.status == "warn" else set()
+
+
+def _dominated(r: Rung, tier: list[Rung]) -> bool:
+    """Rule 4c: another rung of its tier warned of fewer things, all of which this one warned
+    of too (a warm-up that ends a first-call write's finding and keeps only the graph break
+    the module as deployed also has): that rung fixes something this one leaves."""
+    mine = _warned(r)
+    return any(_warned(o) < mine for o in tier if o is not r)
+
+
 def _keeps_cg(r: Rung, mode_has_cg: bool) -> bool:
     """Its form keeps the target mode's CUDA graphs and they are predicted to run."""
     return mode_has_cg and BY_NAME[r.name].cudagraphs != "off" and \
@@ -97,6 +109,7 @@ def recommend(rungs: list[Rung], mode: str, mode_has_cg: bool = True, rerun=None
 
     best_standing = min(standing(r) for r in compiled)
     tier = [r for r in compiled if standing(r) == best_standing]
+    tier = [r for r in tier if not _dominated(r, tier)]  # 4c
     fastest = max(tier, key=lambda r: r.speedup or 0.0)
     best = min((r for r in tier if _overlap(r, fastest)),
                key=lambda r: (BY_NAME[r.name].change, r.rung))

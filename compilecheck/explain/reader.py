@@ -29,6 +29,14 @@ RECORD_GAP = 6  # lines read after a guard record's line, screened or not
 _ABOUT_COMPILE = re.compile(r"compil|inductor|dynamo|cuda[ -]?graph|graph (?:recording|replay)|"
                             r"(?<!implementation=.)(?<!implementation = .)\beager\b(?! attention)")
 
+_FULLGRAPH = re.compile(r"fullgraph\s*=\s*true")
+# inductor's nan_asserts line in a traceback: a NaN found only where it raised AssertionError
+_NAN_ASSERT = re.compile(r"assert not \w+\.is(?:nan|inf)\(\)\.any\(\)\.item\(\)")
+FOOTER_HINT = ("dynamo's footer: an exception was raised while dynamo compiled a frame; the "
+               "exception's own line is not in the excerpt (TORCHDYNAMO_VERBOSE=1 prints it)")
+FULLGRAPH_HINT = ("; under fullgraph=True what dynamo cannot trace is raised instead of "
+                  "breaking the graph")
+
 
 class _Reader:
     """The state of one explain run over a stream of lines."""
@@ -48,6 +56,8 @@ class _Reader:
         self.saw_compile = False
         self.forced_until = 0  # lines up to this number are read even if not screened
         self.watchdog = -MAX_BACK - 1  # line of faulthandler's last "Timeout (0:00:05)!"
+        self.footers: list = []  # findings read from dynamo's footer alone
+        self.fullgraph = False  # the log compiles with fullgraph=True
 
     # -------------------------------------------------------------- recording
     def record(self, cls, hint, line_no, shown, tag=None, torch_hint=None, placed=False,
@@ -167,6 +177,17 @@ class _Reader:
                 self.watchdog = n
             elif n - self.watchdog <= MAX_BACK:  # a thread of the watchdog's dump: the hang
                 alone = None
+        if alone is not None and alone[2] == "footer":
+            # dynamo's footer where no exception of the log was read: an exception raised
+            # while dynamo compiled a frame (under fullgraph=True, a graph break: finish())
+            if not any(h.cls in ERRORS or h.cls == "graph_break" for h in self.findings):
+                hit = Hit(alone[0], n, text[:500])  # no message of its own to read on
+                self.findings.append(hit)
+                self.counts[hit.cls] = self.counts.get(hit.cls, 0) + 1
+                self.hints.setdefault(hit.cls, FOOTER_HINT)
+                self.footers.append(hit)
+            self.prev = (text, n, None, None, raw)
+            return
         if alone is not None:
             cls, hint, tag = alone
             if cls == "recompile_limit":
@@ -196,9 +217,28 @@ class _Reader:
         for cls, hint, at, shown, torch_hint in self.guards.close():
             self.record(cls, hint, at, shown, torch_hint=torch_hint)
         self.contexts.close_all()
+        others = [h for h in self.findings if h not in self.footers and
+                  (h.cls in ERRORS or h.cls == "graph_break")]
+        for h in self.footers:
+            if others:  # an exception read after the footer says what it was
+                self.unrecord(h.cls, h)
+                if not self.counts.get(h.cls) and self.hints.get(h.cls) == FOOTER_HINT:
+                    del self.hints[h.cls]
+            elif self.fullgraph:  # what fullgraph=True raises instead of breaking the graph
+                self.counts[h.cls] -= 1
+                if self.hints.get(h.cls) == FOOTER_HINT:
+                    del self.hints[h.cls]
+                h.cls, h.raised = "graph_break", True
+                self.counts["graph_break"] = self.counts.get("graph_break", 0) + 1
+                self.hints.setdefault("graph_break", FOOTER_HINT + FULLGRAPH_HINT)
         if self.saw_compile:
             for cls, hint, line_no, text, tag, torch_hint, phase in self.needs_compile:
                 self.record(cls, hint, line_no, text, tag, torch_hint, placed=True, phase=phase)
+        for h in [h for h in self.findings if _NAN_ASSERT.search(h.text)]:
+            raised = next((e for e in self.findings if e.cls in ERRORS and
+                           h.line < e.line <= h.line + MAX_BACK), None)
+            if raised is not None and not raised.text.startswith("AssertionError"):
+                self.unrecord(h.cls, h)  # the check itself raised (a dtype it cannot test)
         limit = gbregistry.lookup_type("Dynamo recompile limit exceeded")
         for h in self.findings:  # torch raises the recompile limit as a graph break
             if h.cls == "graph_break" and h.gb and limit and h.gb["code"] == limit["code"]:
@@ -225,6 +265,8 @@ def explain_lines(lines) -> Explanation:
         low = block.lower()
         if not reader.saw_compile and _ABOUT_COMPILE.search(low):
             reader.saw_compile = True
+        if not reader.fullgraph and _FULLGRAPH.search(low):
+            reader.fullgraph = True
         ends = list(itertools.accumulate(map(len, batch)))
         i, count = 0, len(batch)
         while i < count:

@@ -8,6 +8,7 @@ import dataclasses
 from ..vocab.findings import CLASSES
 from ..vocab.messages import HIDES_FAILURE_RE
 from .linetext import _EXC_START, EXPLAIN_ORDER, TIER
+from .textpatterns import in_own_words, in_words_only
 
 
 @dataclasses.dataclass
@@ -57,8 +58,17 @@ class Explanation:
 
     @property
     def primary_hit(self) -> Hit | None:
+        best = self._best(self.findings)
+        if best is not None and in_words_only(best.cls, best.text):
+            # a class only people's words name yields to one torch's own message names
+            own = [h for h in self.findings if in_own_words(h.cls, h.text)]
+            return self._best(own) or best
+        return best
+
+    @staticmethod
+    def _best(hits) -> Hit | None:
         best = None
-        for h in self.findings:
+        for h in hits:
             tier = TIER["compile_error"] if h.raised else TIER[h.cls]
             key = (tier, h.line)
             if best is None or key < best[0]:

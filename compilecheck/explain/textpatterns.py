@@ -63,12 +63,15 @@ PATTERNS: dict[str, TextPatterns] = {
           None),
          # torch.cuda.memory_summary(): "CUDA OOMs: 1" (0 is a healthy summary)
          (re.compile(r"\bCUDA OOMs:\s*[1-9]"), None),
-         # the abbreviation, as people write it ("OOM in torch.compile", "OOMed")
-         (re.compile(r"(?<![\w-])OOM(?:s|ed|ing)?\b(?!s?:\s*0\b)(?!\s+(?:debugging|docs?)\b)"),
-          None)),
+         # the caching allocator's expandable segments: "memory mapping failed with OOM"
+         (re.compile(r"\bfailed with OOM\b"), None)),
         ("memory", "outofmemory", "cublas_status_alloc", "oom", "allocat", "posix_memalign",
          "resource_exhausted"),
-        exclude=re.compile(r"(?:\bno|\bnot|\bnever|\bwithout|\bavoid\w*|\bprevent\w*|n't)\s+"
+        # Triton's resource check, however its exception is named ("OutOfMemoryError: out of
+        # resource: <kernel> Required: N Hardware limit: M"): the on-chip memory a kernel
+        # config asks for, found while kernels are built or tuned; not device memory
+        exclude=re.compile(r"\bout of resource:|\bHardware limit:|\btriton\W+Out ?of ?Memory|"
+                           r"(?:\bno|\bnot|\bnever|\bwithout|\bavoid\w*|\bprevent\w*|n't)\s+"
                            r"(?:\w+\s+){0,2}(?:an?\s+)?(?:OOM|out[- ]of[- ]memory)|"
                            r"out-of-memory error occurs", I),
         # "I encounter OOM errors ... without OOMing on 2.6": one denial, one OOM
@@ -109,18 +112,27 @@ PATTERNS: dict[str, TextPatterns] = {
                      r"No valid triton configs\.?\s*$|"
                      # the C compiler a kernel's build runs, failing (a header missing)
                      r"fatal error: [\w./+-]+: No such file or directory|"
-                     r"\bERROR\b.*\bInductorError\b", I), None),
+                     r"\bERROR\b.*\bInductorError\b|"
+                     # torch/_guards.py logs this where building a guard raised: the frame's
+                     # compile fails after tracing (the exception follows it)
+                     r"\bError while creating guard:", I), None),
          # a Triton error (one sentence names both): building a kernel, or launching one; the
          # phase decides (explain/phase.py), a build when nothing says
          (re.compile(r"triton[\w.]*\b[^.\n]{0,60}?\b(?:error|failed|failure)\b", I), None,
           "phase"),
          # Triton's OutOfResources raised (a kernel that does not fit the device, found when it
          # is loaded); not the warning autotuning logs for a choice it drops and goes on
-         (re.compile(r"^(?:[A-Za-z_]\w*\.)*OutOfResources:"), None, "phase")),
+         (re.compile(r"^(?:[A-Za-z_]\w*\.)*OutOfResources:"), None, "phase"),
+         # dynamo's footer on an exception raised while it compiled a frame (torch 2.0-2.5:
+         # convert_frame's augment_exc_message), where the exception's own line is cut
+         (re.compile(r"You can suppress this exception and fall back to eager by setting|"
+                     r"Set TORCH_LOGS=\W*\+dynamo\W* and TORCHDYNAMO_VERBOSE=1 for more "
+                     r"information", I), None, "footer")),
         ("backendcompilerfailed", "inductorerror", "cppcompileerror", "loweringexception",
          "guardondatadependent", "internaltorchdynamoerror", "data-dependent", "usererror",
          "torchruntimeerror", "raised", "ptxas", "compilationerror", "triton", "fatal error:",
-         "outofresources", "out of resource"),
+         "outofresources", "out of resource", "error while creating guard",
+         "suppress this exception", "torchdynamo_verbose=1 for more"),
         # torch before the registry raised the data-dependent branch break as a UserError
         exclude=re.compile(r"UserError: Dynamic control flow is not supported")),
     "state_mutation": TextPatterns(
@@ -245,8 +257,24 @@ PATTERNS: dict[str, TextPatterns] = {
         ("recompiling", "guard failure", "size mismatch", "stride mismatch", "recompil")),
 }
 
+# torch's own patterns of each class: a finding one of them reads is torch's word for it
+OWN = {name: c.patterns for name, c in PATTERNS.items()}
 # the problems people tell in words (explain/wordpatterns.py), after each class's own patterns
 for _name, (_patterns, _keywords) in WORDS.items():
     _c = PATTERNS[_name]
     PATTERNS[_name] = dataclasses.replace(_c, patterns=_c.patterns + _patterns,
                                           keywords=tuple(dict.fromkeys(_c.keywords + _keywords)))
+
+
+def in_words_only(cls: str, text: str) -> bool:
+    """Did only people's words (not one of torch's messages) find this class in the line?"""
+    own = OWN.get(cls)
+    if own is None or len(PATTERNS[cls].patterns) == len(own):
+        return False
+    return not any(p[0].search(text) for p in own) and \
+        any(p[0].search(text) for p in PATTERNS[cls].patterns[len(own):])
+
+
+def in_own_words(cls: str, text: str) -> bool:
+    """Did one of torch's own messages of the class find it in the line?"""
+    return any(p[0].search(text) for p in OWN.get(cls, ()))

@@ -29,6 +29,11 @@ _NOT_OTHER = r"(?!.*(?:graph[ -]?break|\bUnsupported\b|recompil|out of memory|\b
              r"segmentation fault|timed out))"
 
 WORDS: dict = {
+    "oom": (
+        # the abbreviation, as people write it ("OOM in torch.compile", "OOMed")
+        ((re.compile(r"(?<![\w-])OOM(?:s|ed|ing)?\b(?!s?:\s*0\b)(?!\s+(?:debugging|docs?)\b)"),
+          None),),
+        ("oom",)),
     "cudagraph_overwrite": (
         # the end of cudagraph trees' message quoted in a sentence (at a line's start it is
         # the rest of a wrapped message, which the line before it starts)

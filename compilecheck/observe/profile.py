@@ -14,6 +14,7 @@ import time
 
 import torch
 
+from .randomops import random_op
 from .sources import is_user_file, short_path
 
 FRAME_RE = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
@@ -69,13 +70,17 @@ def _graph_summary(gm) -> dict:
     """Node counts of one dynamo graph and the user frames that made its operations: the
     innermost one (``sources``, ``lines``) and every one on the stack (``within``: the
     operations a function made, itself or through what it called)."""
-    ops, sources, lines, within, within_at = 0, {}, {}, {}, {}
+    ops, sources, lines, within, within_at, drawn = 0, {}, {}, {}, {}, {}
     for node in gm.graph.nodes:
         if node.op not in ("call_function", "call_method", "call_module"):
             continue
         ops += 1
         frames = [f for f in FRAME_RE.findall(node.meta.get("stack_trace") or "")
                   if is_user_file(f[0])]
+        rand = random_op(node)
+        if rand:  # where the graph draws random numbers: its innermost user line
+            at = f"{short_path(frames[-1][0])}:{frames[-1][1]}" if frames else None
+            drawn[(rand, at)] = drawn.get((rand, at), 0) + 1
         if not frames:
             continue
         path, line, func = frames[-1]  # the innermost user frame
@@ -89,7 +94,7 @@ def _graph_summary(gm) -> dict:
                   f"{frames[j - 1][1]}" for j in range(1, len(frames))}:
             within_at[f] = within_at.get(f, 0) + 1
     return {"nodes": len(gm.graph.nodes), "ops": ops, "sources": sources, "lines": lines,
-            "within": within, "within_at": within_at}
+            "within": within, "within_at": within_at, "random": drawn}
 
 
 def _us(m: dict, new: str, old: str) -> float | None:
@@ -129,9 +134,10 @@ def build(backend: RecordingBackend | None, metrics: list[dict]) -> dict:
     lines: dict = {}
     within: dict = {}
     within_at: dict = {}
+    drawn: dict = {}
     for g in graphs:
         for acc, part in ((sources, g["sources"]), (lines, g["lines"]), (within, g["within"]),
-                          (within_at, g["within_at"])):
+                          (within_at, g["within_at"]), (drawn, g["random"])):
             for k, n in part.items():
                 acc[k] = acc.get(k, 0) + n
     top = sorted(sources.items(), key=lambda kv: -kv[1])[:TOP]
@@ -146,6 +152,8 @@ def build(backend: RecordingBackend | None, metrics: list[dict]) -> dict:
         "hot_lines": [{"where": f"{f}:{line}", "ops": n} for (f, line), n in hot],
         "within": within,  # function -> operations made inside it (itself or its callees)
         "within_at": within_at,  # "file:function@call site" -> the same, per call site
+        # the operations that draw random numbers in the graphs (observe/randomops.py)
+        "random_ops": [{"op": op, "where": at, "nodes": n} for (op, at), n in drawn.items()],
         "profile_s": round(backend.own_s, 4) if backend else 0.0,  # the profile's own cost
         # CPU over wall seconds of the backend's compile: below 1 where other processes
         # shared the cores (a crowded machine stretches wall time, not the work)

@@ -36,6 +36,8 @@ class Write:
     instances: list = dataclasses.field(default_factory=list)  # the holders' dotted paths
     first_kind: str = ""  # the first change's kind where it differs (created, then in place)
     stored: str = "never"  # the calls that put another object there (create | rebind)
+    changed_on: list = dataclasses.field(default_factory=list)  # 1-based: the calls that
+    # changed it (``changed`` spans them: a cache refreshed every other call is "every")
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -97,6 +99,7 @@ def writes_of(rec: Recorder, per_call, lazy_prefixes) -> list[Write]:
             stored=call_span(stores.get(path, set()), n), calls=call_span(calls, n),
             where=f"{short_path(w[0])}:{w[1]}" if w else None, tensor=tensor,
             changed=call_span(changed.get(path, set()), n), function=w[2] if w else None,
+            changed_on=sorted(c + 1 for c in changed.get(path, set())),
             read_later=path in read_later,
             reads=_order(reads.get(path)) if tensor or rec.reads_seen(path) else "unseen",
             lazy=any(p == "" or path.startswith(p + ".") for p in lazy_prefixes)))
@@ -135,7 +138,8 @@ def fold_growing(writes: list[Write], rec: Recorder, n: int) -> list[Write]:
                 next((o.where for o in ws if o.where), None)
             out.append(dataclasses.replace(
                 w, path=c, kind="append", calls=call_span(calls, n),
-                changed=call_span(calls, n), where=where,
+                changed=call_span(calls, n), changed_on=sorted(c + 1 for c in calls),
+                where=where,
                 tensor=any(o.tensor for o in grown[c]),
                 read_later=any(o.read_later for o in ws),
                 reads="earlier" if any(o.reads == "earlier" for o in ws) else w.reads))
