@@ -75,7 +75,7 @@ def classify(raw: RawResult) -> CellResult:
         if compiled else None,
         eager_spread=spread_e, compiled_spread=spread_c if spec.mode != "eager" else None,
         speedup_range=speedup_range, compile_profile=_profile(obs, spec),
-        gpu_ms=obs.get("gpu_ms"),
+        gpu_ms=obs.get("gpu_ms"), calls=len(obs.get("calls") or []) if compiled else None,
         **base)
 
 

@@ -135,7 +135,7 @@ def decide(plan: Plan, cells_specs: list, knobs: list, estimate_s: float | None 
                 rung.status = "fail"
                 rung.why = "the installed torch does not read TORCHDYNAMO_SUPPRESS_ERRORS"
             else:
-                rung.unfit = unfit(deciding, iters.get(id(deciding)))
+                rung.unfit = unfit(deciding, deciding.calls or iters.get(id(deciding)))
                 if rung.unfit:
                     rung.why = rung.why.rstrip(".") + f"; {rung.unfit}, so it is no rung to take"
         rung.warmup = warmup

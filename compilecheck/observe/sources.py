@@ -33,17 +33,26 @@ def is_user_file(path: str) -> bool:
     return not (ours or path.startswith(torch_dir()) or path.startswith(_stdlib()))
 
 
-_LAYERS = (os.path.join("nn", "modules") + os.sep, os.path.join("ao", "nn") + os.sep)
+_LAYERS = ("nn" + os.sep, "ao" + os.sep)
+# torch's machinery a forward runs through, not what it is made of: the module call (hooks
+# included), the functional ops a layer calls, and a parameter's own methods
+_MACHINERY = tuple(os.path.join("nn", *p.split("/")) for p in
+                   ("modules/module.py", "functional.py", "parameter.py"))
 
 
 @functools.lru_cache(maxsize=4096)
 def is_module_code(path: str) -> bool:
-    """Code a module's forward is made of: the user's, or torch's own layers
-    (torch/nn/modules, torch/ao/nn), whose lines are where their writes happen."""
+    """Code a module's forward is made of: the user's, or torch's own modules and the code
+    they run (torch/nn: layers, spectral_norm's and weight_norm's hooks; torch/ao: observers
+    and fake-quantisers), whose lines are where their writes happen; not the call machinery
+    between them (Module.__call__, torch.nn.functional)."""
     if is_user_file(path):
         return True
     path = os.path.abspath(path)
-    return path.startswith(torch_dir()) and path[len(torch_dir()):].startswith(_LAYERS)
+    if not path.startswith(torch_dir()):
+        return False
+    inner = path[len(torch_dir()):].lstrip(os.sep)
+    return inner.startswith(_LAYERS) and not inner.startswith(_MACHINERY)
 
 
 def is_torch_class(cls: type) -> bool:

@@ -96,7 +96,9 @@ def _v2() -> dict:
         # the whole module, or the representative instance of a repeated class it ran on
         "scope": {"type": "string"},
         # an internal error's traceback (a bug of compilecheck's, for a ticket to us)
-        "traceback": {"type": ["string", "null"]}})
+        "traceback": {"type": ["string", "null"]},
+        # compiled calls made: more than planned where every call recompiled (did they stop?)
+        "calls": {"type": ["integer", "null"]}})
     finding = cell["properties"]["findings"]["items"]
     finding["properties"]["class"] = {"enum": list(CLASSES)}
     finding["properties"].update({"attribute": {"type": ["string", "null"]},

@@ -163,7 +163,8 @@ def run_cell(spec: CellSpec) -> dict:
     except Exception as e:
         obs["error"] = describe_error(e, "compile")
         return obs
-    calls = run_steps(pattern, compiled, subject, spec.iters, spec.cudagraphs)
+    calls = run_steps(pattern, compiled, subject, spec.iters, spec.cudagraphs,
+                      settle=spec.iters)  # recompiling on every call: do they stop?
     steps = calls.steps
     failed = next((s for s in steps if s.error is not None), None)
     if failed is not None:

@@ -65,8 +65,12 @@ class Calls:
 
 
 def run_steps(pattern: CallPattern, compiled, subject, steps: int,
-              cudagraphs: bool = False) -> Calls:
-    """The cell's policy steps, called the pattern's way; stops at the first error."""
+              cudagraphs: bool = False, settle: int = 0) -> Calls:
+    """The cell's policy steps, called the pattern's way; stops at the first error. Where
+    every call after the first compiled again, up to ``settle`` more calls see whether the
+    recompiles stop (dynamo makes a value that changed dynamic and stops guarding on it) or
+    go on with every call (state that changes each call): the first call that compiles
+    nothing ends them."""
     out: list[Step] = []
     runner = Runner(pattern.threads)
     grad = torch.enable_grad if pattern.grad else torch.no_grad
@@ -75,7 +79,7 @@ def run_steps(pattern: CallPattern, compiled, subject, steps: int,
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            _steps(out, runner, grad, compiled, subject, steps, pattern)
+            _steps(out, runner, grad, compiled, subject, steps, pattern, settle)
         if cudagraphs and subject.device == "cuda":
             for t in range(max(1, pattern.threads)):
                 name = runner.call(t, lambda: threading.current_thread().name)
@@ -85,12 +89,18 @@ def run_steps(pattern: CallPattern, compiled, subject, steps: int,
     return Calls(out, [f"{w.category.__name__}: {w.message}"[:500] for w in caught], recorded)
 
 
-def _steps(out, runner, grad, compiled, subject, steps, pattern):
+def _recompiling(out: list) -> bool:
+    """Every call so far after the first compiled again, and none failed."""
+    return len(out) > 1 and all(s.error is None and s.compiled for s in out[1:])
+
+
+def _steps(out, runner, grad, compiled, subject, steps, pattern, settle=0):
     module = subject.module  # what the compiled calls may change
     # the module's own tensors, made before compiling: their data is read after each call
     # (a write through .data moves no version counter); a graph output's never is
     own = own_tensors(walk(module, args=subject.inputs(0)))
-    for i in range(steps):
+    i = 0
+    while i < steps or (i < steps + settle and _recompiling(out)):
         step = Step(i)
         args = subject.inputs(i)
         before, compiles = walk(module, data=own, args=args), _compiles()
@@ -115,6 +125,7 @@ def _steps(out, runner, grad, compiled, subject, steps, pattern):
         step.compiled = _compiles() - compiles
         step.writes = diff(before, walk(module, data=own, args=args))
         out.append(step)
+        i += 1
         if step.error is not None:
             break
 

@@ -44,6 +44,7 @@ class CellResult:
     same_as: str | None = None  # measured once with the cell of this mode (same experiment)
     scope: str = "whole"  # the whole module, or the dotted path of the representative measured
     traceback: str | None = None  # an internal error's traceback, for a ticket to compilecheck
+    calls: int | None = None  # compiled calls made (more than planned where each recompiled)
 
     @property
     def classes(self) -> list[str]:
