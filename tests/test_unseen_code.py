@@ -207,6 +207,7 @@ def test_a_module_recompiling_on_every_call_is_not_kept_compiled(tmp_path):
                    "loop", "--probe", f"{UNSEEN}:collecting"], tmp_path)
     c = target(run, "collecting")
     assert c["recompiles"] >= 3  # calls 2, 3, 4 each compiled again
+    assert c["calls"] == 8  # and four calls more: each compiled again too
     rungs = {r["name"]: r for r in run.report["ladder"]}
     assert "recompiled on every call" in rungs["full-fix"]["unfit"]
     rec = run.report["recommendation"]
@@ -302,3 +303,32 @@ def test_a_dropout_the_graph_runs_in_eval_draws_nothing():
     torch._dynamo.reset()
     assert seen[0] == ["dropout", "rand"]
     assert seen[-1] == ["rand"]
+
+
+def test_recompiles_that_stop_are_no_reason_to_give_up_compiling(tmp_path):
+    """Calls 2, 3 and 4 each compile again while a counter climbs to its cap; call 5 compiles
+    nothing. The cell goes on past its 4 planned calls to see that, and the module is no
+    "recompiled on every call" case (blind31's TaylorSeer hook, whose step counter settles)."""
+    run = run_cli(["diagnose", "--device", "cpu", "--mode", "default", "--call-pattern",
+                   "loop", "--probe", f"{UNSEEN}:settling"], tmp_path)
+    (c,) = [c for c in cells(run.report, variant="settling", role="matrix")
+            if c["mode"] == "default"]
+    assert c["recompiles"] == 3 and c["calls"] == 5
+    rungs = {r["name"]: r for r in run.report["ladder"]}
+    assert not rungs["full-fix"]["unfit"]
+    assert run.report["recommendation"]["name"] != "no-compile"
+
+
+def test_a_write_torchs_own_library_code_makes_is_placed_at_its_line():
+    """spectral_norm's pre-hook (torch/nn/utils) updates u and v in place and rebinds the
+    weight: each write at spectral_norm.py's own line, not at Module.__call__'s."""
+    import torch
+
+    from compilecheck.observe.audit import run_audit
+
+    torch.manual_seed(0)
+    module = torch.nn.utils.spectral_norm(torch.nn.Linear(16, 8))
+    x = [torch.randn(4, 16) for _ in range(4)]
+    w = {w.path: w for w in run_audit(module, lambda i: (x[i % 4],)).writes}
+    for path in ("weight_u", "weight_v", "weight"):
+        assert "/nn/utils/spectral_norm.py:" in w[path].where, (path, w[path].where)
