@@ -6,7 +6,7 @@ import importlib.util
 import pytest
 import torch
 
-from compilecheck.classify.consequences import effect
+from compilecheck.classify.statewords import effect
 from compilecheck.observe.audit import run_audit
 from compilecheck.observe.statediff import Checkpoint
 from compilecheck.observe.statewalk import walk

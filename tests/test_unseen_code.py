@@ -256,7 +256,7 @@ def test_a_module_dynamo_makes_no_graph_of_is_not_worth_compiling(tmp_path):
 def test_a_value_refreshed_every_other_call_names_those_calls():
     """A cache computed on odd calls and stored again on even ones: written on every call,
     changed on every other one, and the table says which (blind26's diffusers PAB hook)."""
-    from compilecheck.report.render import write_rows
+    from compilecheck.report.writetable import write_rows
 
     (w,) = [w for w in audit("restored_cache").writes if w.path == "cache"]
     assert w.calls == "every" and w.changed_on[:3] == [1, 3, 5]
