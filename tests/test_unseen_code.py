@@ -207,7 +207,9 @@ def test_a_module_recompiling_on_every_call_is_not_kept_compiled(tmp_path):
                    "loop", "--probe", f"{UNSEEN}:collecting"], tmp_path)
     c = target(run, "collecting")
     assert c["recompiles"] >= 3  # calls 2, 3, 4 each compiled again
-    assert c["calls"] == 8  # and four calls more: each compiled again too
+    # it went on past its 4 planned calls (as long as those cost no more than the first
+    # compile), and each of them compiled again too
+    assert c["calls"] >= 5 and c["recompiles"] == c["calls"] - 1
     rungs = {r["name"]: r for r in run.report["ladder"]}
     assert "recompiled on every call" in rungs["full-fix"]["unfit"]
     rec = run.report["recommendation"]

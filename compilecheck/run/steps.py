@@ -70,7 +70,7 @@ def run_steps(pattern: CallPattern, compiled, subject, steps: int,
     every call after the first compiled again, up to ``settle`` more calls see whether the
     recompiles stop (dynamo makes a value that changed dynamic and stops guarding on it) or
     go on with every call (state that changes each call): the first call that compiles
-    nothing ends them."""
+    nothing ends them, and together they take no longer than the first call (its compile)."""
     out: list[Step] = []
     runner = Runner(pattern.threads)
     grad = torch.enable_grad if pattern.grad else torch.no_grad
@@ -100,7 +100,9 @@ def _steps(out, runner, grad, compiled, subject, steps, pattern, settle=0):
     # (a write through .data moves no version counter); a graph output's never is
     own = own_tensors(walk(module, args=subject.inputs(0)))
     i = 0
-    while i < steps or (i < steps + settle and _recompiling(out)):
+    while i < steps or (i < steps + settle and _recompiling(out) and
+                        sum(s.seconds for s in out[steps:]) <= out[0].seconds):
+        # the calls beyond the plan cost at most what the first call's compile cost
         step = Step(i)
         args = subject.inputs(i)
         before, compiles = walk(module, data=own, args=args), _compiles()
