@@ -297,7 +297,9 @@ def test_a_dropout_the_graph_runs_in_eval_draws_nothing():
         return gm.forward
 
     def f(x, training):
-        return torch.nn.functional.dropout(x, 0.5, training) + torch.rand(4)
+        q = x.view(1, 1, 2, 2)
+        att = torch.nn.functional.scaled_dot_product_attention(q, q, q)  # dropout_p 0
+        return torch.nn.functional.dropout(x, 0.5, training) + torch.rand(4) + att.sum()
 
     torch._dynamo.reset()
     torch.compile(f, backend=capture)(torch.ones(4), True)

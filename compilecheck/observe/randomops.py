@@ -18,7 +18,10 @@ def seeded_ops() -> frozenset:
     if tag is None:  # an older torch without the tag
         return frozenset()
     out = set()
-    for name in dir(torch.ops.aten):
+    every = getattr(torch._C, "_dispatch_get_all_op_names", None)  # all registered ops
+    names = {n[6:].split(".")[0] for n in every() if n.startswith("aten::")} if every \
+        else set(dir(torch.ops.aten))
+    for name in sorted(names):
         if name.startswith("__"):
             continue
         try:
@@ -31,9 +34,14 @@ def seeded_ops() -> frozenset:
     return frozenset(out - {"gru", "lstm", "rnn_relu", "rnn_tanh", "miopen_rnn"})
 
 
+def _arg(node, name: str, index: int, default):
+    return node.kwargs.get(name, node.args[index] if len(node.args) > index else default)
+
+
 def random_op(node) -> str | None:
-    """The random op a graph node calls (``uniform_``, ``dropout``), or None; a dropout that
-    the graph runs with ``training=False`` or ``p=0`` draws nothing."""
+    """The random op a graph node calls (``uniform_``, ``dropout``), or None; what draws only
+    with a dropout probability or in training draws nothing where the graph runs it with
+    ``p=0``, ``dropout_p=0`` (attention's default) or ``training=False``."""
     if node.op == "call_method":
         name = node.target
     elif node.op == "call_function":
@@ -42,9 +50,11 @@ def random_op(node) -> str | None:
         return None
     if not isinstance(name, str) or name not in seeded_ops():
         return None
-    if "dropout" in name:
-        training = node.kwargs.get("training", node.args[2] if len(node.args) > 2 else True)
-        p = node.kwargs.get("p", node.args[1] if len(node.args) > 1 else 0.5)
-        if training is False or p == 0:
+    if "attention" in name:  # F.scaled_dot_product_attention(q, k, v, mask, dropout_p)
+        return name if _arg(node, "dropout_p", 4, 0.0) not in (0, 0.0, None) else None
+    if "dropout" in name:  # F.dropout(input, p=0.5, training=True)
+        if _arg(node, "training", 2, True) is False or _arg(node, "p", 1, 0.5) == 0:
             return None
+    if name.startswith("rrelu"):  # F.rrelu(input, lower, upper, training=False)
+        return name if _arg(node, "training", 3, False) is True else None
     return name
