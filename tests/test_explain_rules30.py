@@ -68,3 +68,17 @@ def test_torchs_own_message_outranks_a_class_only_peoples_words_name():
     # torch's own OOM message keeps its rank over a recompile limit
     assert explain_text("torch._dynamo hit config.recompile_limit (8)\ntorch.OutOfMemoryError: "
                         "CUDA out of memory. Tried to allocate 20.00 MiB\n").primary == "oom"
+
+
+def test_a_compile_that_never_ends_told_in_words_is_a_hang():
+    """People tell a hang in words ("torch.compile hang", "compiles forever"), and sglang's
+    watchdog says it in its own; a hang denied is none."""
+    for text in ("CP 32 + torch.compile hang\n",
+                 "`torch.compile(dynamic=True)` compiles forever\n",
+                 "With torch.compile the server gets stuck at the first request\n",
+                 "[Bug] sglang encounter Watchdog timeout error\n"):
+        assert explain_text(text).primary == "timeout", text
+    for text in ("After the fix torch.compile no longer hangs\n",
+                 "The compile does not get stuck anymore on 2.5\n",
+                 "my dataloader hangs at epoch 3\n"):
+        assert explain_text(text).primary is None, text

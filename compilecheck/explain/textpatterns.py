@@ -96,10 +96,15 @@ PATTERNS: dict[str, TextPatterns] = {
     "timeout": TextPatterns(
         ((re.compile(r"\btimed out\b|TimeoutError|\btimeout\b.*(?:exceeded|expired)|"
                      r"collective operation timeout|before timing out|watchdog got stuck|"
+                     r"\bWatchdog timeout\b|"
                      r"\bDeadline ?Exceeded\b", I), None),
          # faulthandler.dump_traceback_later's header: the thread dumps below it are a hang
          (re.compile(r"^Timeout \(\d+:\d\d:\d\d(?:\.\d+)?\)!$"), None, "faulthandler")),
-        ("timed out", "timeouterror", "timeout", "timing out", "watchdog", "deadline")),
+        ("timed out", "timeouterror", "timeout", "timing out", "watchdog", "deadline"),
+        # a hang denied ("it no longer hangs", "does not get stuck")
+        exclude=re.compile(r"(?:\bnot|n't|\bnever|\bno longer|\bwithout)\s+(?:\w+\s+){0,2}"
+                           r"(?:hang|hung|stall|get stuck|be stuck|freez|time out|timed out)",
+                           I)),
     "compile_error": TextPatterns(
         ((re.compile(r"BackendCompilerFailed|InductorError|CppCompileError|LoweringException|"
                      r"GuardOnDataDependentSymNode|InternalTorchDynamoError|"

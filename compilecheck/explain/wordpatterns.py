@@ -28,7 +28,18 @@ _NOT_IF = r"^(?!.*\b(?:if|when|whether|unless|in case)\s+(?:the\s+)?(?:torch\.)?
 _NOT_OTHER = r"(?!.*(?:graph[ -]?break|\bUnsupported\b|recompil|out of memory|\bOOM|segfault|" \
              r"segmentation fault|timed out))"
 
+# what people say of a compile that never ends
+_HANGS = r"(?:hangs?|hung|hanging|stalls?|stalled|stalling|gets? stuck|is stuck|freezes|froze)"
+
 WORDS: dict = {
+    "timeout": (
+        # "torch.compile hangs", "it never ends compiling", "compiles forever", "CP 32 +
+        # torch.compile hang": a compile (or a compiled run) that does not finish
+        ((re.compile(r"\b(?:torch\.compile|compil\w*)\b[^.\n]{0,60}?\b" + _HANGS + r"\b|"
+                     r"\b" + _HANGS + r"\b[^.\n]{0,40}?\b(?:torch\.compile|compil\w*)\b|"
+                     r"\bcompil\w* forever\b|\bnever (?:ends|finishes|finished|completes) "
+                     r"compil\w*", I), None),),
+        ("hang", "hung", "stall", "stuck", "freez", "froze", "forever", "never ")),
     "oom": (
         # the abbreviation, as people write it ("OOM in torch.compile", "OOMed")
         ((re.compile(r"(?<![\w-])OOM(?:s|ed|ing)?\b(?!s?:\s*0\b)(?!\s+(?:debugging|docs?)\b)"),
