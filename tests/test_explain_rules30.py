@@ -82,3 +82,13 @@ def test_a_compile_that_never_ends_told_in_words_is_a_hang():
                  "The compile does not get stuck anymore on 2.5\n",
                  "my dataloader hangs at epoch 3\n"):
         assert explain_text(text).primary is None, text
+
+
+def test_a_c_compiler_that_cannot_run_fails_the_build():
+    """gcc unable to execute its own front end (cc1) while inductor builds its C++ kernels:
+    the compile fails in the build (blind33's vLLM log, read after its one blind score)."""
+    b33 = Path(__file__).parent / "data" / "blind33" / "logs"
+    result = explain_text(_text(b33 / "vllm15918.log"))
+    assert result.primary == "compile_error"
+    assert explain_text("g++-12: fatal error: cannot execute 'cc1plus': execvp: No such file "
+                        "or directory\n").primary == "compile_error"

@@ -117,6 +117,9 @@ PATTERNS: dict[str, TextPatterns] = {
                      r"No valid triton configs\.?\s*$|"
                      # the C compiler a kernel's build runs, failing (a header missing)
                      r"fatal error: [\w./+-]+: No such file or directory|"
+                     # the C compiler itself failing to run (its own front end missing)
+                     r"\b(?:gcc|g\+\+|c\+\+|clang(?:\+\+)?)(?:-\d+)?: fatal error: cannot "
+                     r"execute|"
                      r"\bERROR\b.*\bInductorError\b|"
                      # torch/_guards.py logs this where building a guard raised: the frame's
                      # compile fails after tracing (the exception follows it)
