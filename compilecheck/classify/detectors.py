@@ -185,15 +185,43 @@ def _detect_cudagraph_skipped(o: Observed):
     return [Finding("cudagraph_skipped", f"{count} graph(s) ran without CUDA graphs: {why}")]
 
 
+def _mismatch(o: Observed) -> tuple | None:
+    """(error, tolerance, the error left with inductor drawing as eager does) of a compiled
+    output beyond its tolerance, or None."""
+    err, tol = o.obs.get("max_abs_err"), o.obs.get("tolerance")
+    if o.obs.get("output_mismatch") or err is None or tol is None or err <= tol:
+        return None
+    return err, tol, o.obs.get("fallback_random_err")
+
+
 def _detect_numeric_mismatch(o: Observed):
     if o.obs.get("output_mismatch"):
         return [Finding("numeric_mismatch", o.obs["output_mismatch"])]
-    err, tol = o.obs.get("max_abs_err"), o.obs.get("tolerance")
-    if err is None or tol is None or err <= tol:
-        return []
+    m = _mismatch(o)
+    if m is None or (m[2] is not None and m[2] <= m[1]):
+        return []  # none, or all of it the random stream (random_stream)
+    left = f"; with fallback_random the same calls still differ by {m[2]:.3g}, so the " \
+        "random stream is not all of it" if m[2] is not None else ""
     return [Finding("numeric_mismatch",
-                    f"compiled output differs from eager by {err:.3g} (tolerance {tol:.3g})"
-                    + _drawn(o.obs), _drawn_where(o.obs))]
+                    f"compiled output differs from eager by {m[0]:.3g} (tolerance {m[1]:.3g})"
+                    + (left or _drawn(o.obs)), _drawn_where(o.obs))]
+
+
+def _detect_random_stream(o: Observed):
+    m = _mismatch(o)
+    if m is None or m[2] is None or m[2] > m[1]:
+        return []
+    drawn = ((o.obs.get("profile") or {}).get("random_ops")) or []
+    ops = ", ".join(f"`{d['op']}`" + (f" at {d['where']}" if d["where"] else "")
+                    for d in drawn[:3])
+    return [Finding("random_stream",
+                    f"compiled output differs from eager by {m[0]:.3g} (tolerance {m[1]:.3g}), "
+                    f"all of it from the random numbers the graph draws ({ops}): compiled "
+                    "again with torch._inductor.config.fallback_random = True (inductor "
+                    f"draws as eager does), the same calls differ by {m[2]:.3g}. Where any "
+                    "draw is as good as another (dropout, augmentation, sampling noise) "
+                    "nothing is wrong; to compare with eager, set fallback_random or pass the "
+                    "random tensors in", _drawn_where(o.obs))]
 
 
 def _drawn(obs: dict) -> str:
@@ -268,6 +296,7 @@ DETECTORS = {
     "slow_compile": lambda o: slow_compile(o.obs, o.spec.device, o.spec.mode),
     "graph_break": _detect_graph_break,
     "recompile": _detect_recompile,
+    "random_stream": _detect_random_stream,
 }
 assert set(DETECTORS) == set(CLASSES), "every class has a detector"
 

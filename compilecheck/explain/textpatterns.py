@@ -258,6 +258,12 @@ PATTERNS: dict[str, TextPatterns] = {
         # torch's own report text about graph breaks in general, not a break
         exclude=re.compile(r"\bno graph breaks?\b|graph breaks happen when|"
                            r"why breaks are happening|without graph breaks|^Graph Breaks$", I)),
+    "random_stream": TextPatterns(
+        # a difference that fallback_random makes go away: inductor's random stream
+        ((re.compile(r"fallback_random\s*=\s*True[^\n]{0,80}?\b(?:matches|match|same|"
+                     r"identical|no (?:difference|mismatch)|passes|fixes|goes away)\b", I),
+          None),),
+        ("fallback_random",)),
     "recompile": TextPatterns(
         ((re.compile(r"Recompiling function|guard failure|size mismatch at index|"
                      r"stride mismatch at index|\bDetected recompile\b|Recompile Reasons|"

@@ -195,8 +195,9 @@ class Recorder:
                 where = where or self._where(frame)
                 self.last_use[path] = where
         schema = func._schema
+        stats = _running_stats(schema, args, kwargs)
         for i, a in enumerate(schema.arguments):
-            if a.alias_info is None or not a.alias_info.is_write:
+            if (a.alias_info is None or not a.alias_info.is_write) and a.name not in stats:
                 continue
             v = args[i] if i < len(args) else kwargs.get(a.name)
             path = self.storages.get(storage_ptr(v)) if isinstance(v, torch.Tensor) else None
@@ -264,6 +265,18 @@ class Recorder:
                         self.stored_at.get(c.path) != ptr:
                     self.stored[ptr] = (c.path, self.call, weakref.ref(t))
                     self.stored_at[c.path] = ptr
+
+
+def _running_stats(schema, args, kwargs) -> tuple:
+    """The arguments a batch-norm kernel writes although its schema does not say so:
+    ``native_batch_norm`` and its cudnn/miopen siblings take ``Tensor? running_mean`` without
+    ``(a!)`` and update it in training."""
+    names = [a.name for a in schema.arguments]
+    if "running_mean" not in names or "training" not in names:
+        return ()
+    i = names.index("training")
+    training = args[i] if i < len(args) else kwargs.get("training", False)
+    return ("running_mean", "running_var") if training is True else ()
 
 
 class Watch(TorchDispatchMode):

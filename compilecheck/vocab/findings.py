@@ -143,6 +143,15 @@ CLASSES: dict[str, FindingClass] = {c.name: c for c in (
         "dynamo compiled the function again because a guard failed (shapes, strides, types).",
         "Mark the dimension dynamic or keep the inputs' shapes fixed.",
         "full-fix"),
+    FindingClass(
+        "random_stream", "warn",
+        "The compiled output differs from eager only because the graph draws random numbers "
+        "from inductor's stream, not eager's (measured: with fallback_random the outputs "
+        "match).",
+        "Nothing, where any draw is as good as another (dropout, augmentation, sampling "
+        "noise); to compare with eager, set torch._inductor.config.fallback_random = True, "
+        "or pass the random tensors in.",
+        "full-fix"),
 )}
 
 # Root cause first: an explanation's primary finding is the first class here that it found (a
