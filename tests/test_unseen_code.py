@@ -354,3 +354,32 @@ def test_a_write_torchs_own_library_code_makes_is_placed_at_its_line():
     w = {w.path: w for w in run_audit(module, lambda i: (x[i % 4],)).writes}
     for path in ("weight_u", "weight_v", "weight"):
         assert "/nn/utils/spectral_norm.py:" in w[path].where, (path, w[path].where)
+
+
+def test_the_audit_leaves_no_trace_in_a_librarys_shared_objects():
+    """The audit watches the lists and dicts a module holds through recording copies; those
+    must not outlive it. A recipe from a library's global cache is shared with the modules
+    compiled later (blind32's x-transformers, through einops): dynamo cannot trace a list
+    subclass as a list, and a copy left there made 14 graph breaks where torch makes none."""
+    import sys
+
+    import torch
+    from torch._dynamo.utils import counters
+
+    from compilecheck.observe.audit import run_audit
+
+    sys.path.insert(0, str(FIXTURES))
+    try:
+        import unseen_code
+    finally:
+        sys.path.remove(str(FIXTURES))
+    module, (x,) = unseen_code.cached_recipe()
+    run_audit(module, lambda i: (x + i,))
+    recipe = unseen_code._RECIPES["b t c -> b c t"]
+    assert type(recipe.axes) is list and recipe.axes == [0, 2, 1]
+    later, (x,) = unseen_code.cached_recipe()
+    torch._dynamo.reset()
+    counters.clear()
+    torch.compile(later, backend="eager")(x)
+    assert not counters["graph_break"] and counters["stats"]["unique_graphs"] == 1
+    torch._dynamo.reset()

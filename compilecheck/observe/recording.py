@@ -17,7 +17,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from .sources import is_module_code, is_user_file
 from .statediff import Change
 from .instruments import ClassPatches, assign, recording
-from .safeaccess import is_a
+from .safeaccess import is_a, own_dict
 from .fingerprint import fingerprint, storage_ptr
 from .statewalk import module_storages
 
@@ -51,6 +51,7 @@ class Recorder:
         self.reads: dict[str, dict[int, str]] = {}  # path -> call -> earlier | own
         self.work: dict[int, dict[str, int]] = {}  # call -> function -> operations
         self.last_use: dict[str, tuple] = {}  # path -> where an op last took its tensor
+        self.swapped: list = []  # (owner, name, original, recording copy) put back by unpatch
         self._user_files: dict[str, bool] = {}
         self.patches = ClassPatches(self)
         self.aliases: dict[str, str] = {}  # a name a property stores under -> its public path
@@ -81,8 +82,10 @@ class Recorder:
             if id(e.owner) not in self.owner_paths:
                 self.owner_paths[id(e.owner)] = path.rsplit(".", 1)[0] if "." in path else ""
             if type(e.value) in (dict, list) and not is_a(e.owner, torch.Tensor):
+                original = e.value
                 copy = wrapped.setdefault(id(e.value), recording(e.value, self, path))
                 if assign(e.owner, e.name, copy):
+                    self.swapped.append((e.owner, e.name, original, copy))
                     e.value, e.print = copy, fingerprint(copy, True)
             self.patches.setattr_of(type(e.owner))
         self.patches.data_assignments()
@@ -94,7 +97,22 @@ class Recorder:
         self.storages = module_storages(snapshot)
 
     def unpatch(self):
+        """Every class and every container as it was: a recording copy must not outlive the
+        audit (a library's cache, shared by the modules compiled later, holds the same
+        objects; dynamo cannot trace a list subclass as a list). The original container gets
+        what the calls left in the copy, in place, and goes back where it was."""
         self.patches.unpatch()
+        for owner, name, original, copy in reversed(self.swapped):
+            here = own_dict(owner)
+            if here is None or dict.get(here, name) is not copy:
+                continue  # rebound since: what is there now is the program's
+            if is_a(original, dict):
+                dict.clear(original)
+                dict.update(original, dict.items(copy))
+            else:
+                list.__setitem__(original, slice(None), list.__iter__(copy))
+            assign(owner, name, original)
+        self.swapped = []
 
     # -- what is recorded
     def _where(self, frame=None):
@@ -123,7 +141,10 @@ class Recorder:
             self.watched_names.add(name)
             self.watched[id(obj)] = obj
             self.watched_paths.add(path)
-        return recording(value, self, path)
+        copy = recording(value, self, path)
+        if copy is not value:
+            self.swapped.append((obj, name, value, copy))
+        return copy
 
     def on_descriptor(self, obj, name, stored: list):
         """A property, another descriptor or the class's own ``__setattr__`` set ``name`` and
