@@ -93,10 +93,7 @@ def recommend(rungs: list[Rung], mode: str, mode_has_cg: bool = True, rerun=None
                                "cells"}
         unfit_ = [r for r in rungs if r.unfit and r.same_as is None]
         why = (f"no compiled rung is worth taking in {mode}: {unfit_[0].unfit} (see the "
-               "findings). " + ("Take the state that changes out of forward (or make it a "
-                                "tensor updated in place) before compiling" if "recompiled"
-                                in unfit_[0].unfit else "Remove what the graph break names, "
-                                "or leave the module eager") if unfit_ else
+               "findings). " + _way_out(unfit_[0]) if unfit_ else
                f"no compiled rung passed in {mode}")
         return {"rung": eager.rung, "name": eager.name,
                 "summary": f"rung {eager.rung} (no-compile): {why}. Do this: {eager.settings}."}
@@ -142,6 +139,18 @@ def recommend(rungs: list[Rung], mode: str, mode_has_cg: bool = True, rerun=None
                      f"{_rerun(rerun, r.undecided['needed_s'])} weighs it.")
     lines.append(f"Do this: {best.settings}.")
     return {"rung": best.rung, "name": best.name, "summary": " ".join(lines)}
+
+
+def _way_out(r: Rung) -> str:
+    """What would make an unfit rung worth compiling, from what its cell found: the state
+    forward changes where a write caused the recompiles, else what the guards name."""
+    if "recompiled" not in r.unfit:
+        return "Remove what the graph break names, or leave the module eager"
+    if "state_mutation" in (r.warnings or ()):
+        return ("Take the state that changes out of forward (or make it a tensor updated in "
+                "place) before compiling")
+    return ("Each recompile's guard (in the findings) names the value that changed between "
+            "calls: keep it fixed, or leave that code eager")
 
 
 def _rerun(rerun, seconds: float) -> str:
