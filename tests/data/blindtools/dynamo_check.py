@@ -18,6 +18,7 @@ from torch._dynamo.utils import counters, get_compilation_metrics
 def load(path):
     spec = importlib.util.spec_from_file_location("probe", path)
     mod = importlib.util.module_from_spec(spec)
+    sys.modules["probe"] = mod  # dynamo may import a probe-defined class's module by name (blind32)
     spec.loader.exec_module(mod)
     return mod.factory()
 

@@ -1,5 +1,5 @@
 """dynamo_check.py with torch._inductor.config.fallback_random=True (eager RNG inside inductor graphs).
-Usage: python tools/fallback_random_check.py PROBE  (run from tests/data/blind26)"""
+Usage: python tests/data/blindtools/fallback_random_check.py PROBE"""
 import runpy, sys, torch._inductor.config as c
 c.fallback_random = True
 sys.argv = ["dynamo_check.py", sys.argv[1], "inductor", "3"]

@@ -3,11 +3,11 @@
 # dynamo_check eager and inductor backends (6 calls), and the eager backend again under TORCH_LOGS=recompiles.
 # Writes checks/dynamo_{eager,inductor}_<name>.txt and checks/recompiles_<name>.txt.
 cd "$(dirname "$0")/.."
-PY=${B31_PY:-/work/venv-b26/bin/python}
+PY=${B32_PY:-/work/venv-b32/bin/python}
 names=${*:-$(ls probes | sed 's/\.py$//')}
 for n in $names; do
-  nice $PY tools/dynamo_check.py probes/$n.py eager 6 > checks/dynamo_eager_$n.txt 2> checks/.stderr_eager_$n
-  TORCH_LOGS=recompiles nice $PY tools/dynamo_check.py probes/$n.py eager 6 2>&1 | grep "__recompiles" > checks/recompiles_$n.txt
-  nice $PY tools/dynamo_check.py probes/$n.py inductor 6 > checks/dynamo_inductor_$n.txt 2> checks/.stderr_inductor_$n
+  nice $PY $TOOLS/dynamo_check.py probes/$n.py eager 6 > checks/dynamo_eager_$n.txt 2> checks/.stderr_eager_$n
+  TORCH_LOGS=recompiles nice $PY $TOOLS/dynamo_check.py probes/$n.py eager 6 2>&1 | grep "__recompiles" > checks/recompiles_$n.txt
+  nice $PY $TOOLS/dynamo_check.py probes/$n.py inductor 6 > checks/dynamo_inductor_$n.txt 2> checks/.stderr_inductor_$n
   echo "$n done $(date +%T)"
 done

@@ -1,6 +1,0 @@
-"""dynamo_check.py with torch._inductor.config.fallback_random=True (eager RNG inside inductor graphs).
-Usage: python tools/fallback_random_check.py PROBE  (run from tests/data/blind32)"""
-import runpy, sys, torch._inductor.config as c
-c.fallback_random = True
-sys.argv = ["dynamo_check.py", sys.argv[1], "inductor", "3"]
-runpy.run_path("tools/dynamo_check.py", run_name="__main__")
