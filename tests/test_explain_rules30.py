@@ -92,3 +92,23 @@ def test_a_c_compiler_that_cannot_run_fails_the_build():
     assert result.primary == "compile_error"
     assert explain_text("g++-12: fatal error: cannot execute 'cc1plus': execvp: No such file "
                         "or directory\n").primary == "compile_error"
+
+
+def test_a_modules_own_value_told_as_the_cause_is_state_mutation():
+    """People tell a module's Python value written in forward by what it did: it caused the
+    recompiles, or the compiled module did not update it."""
+    for text in ("[torch.compile] nn.Module int/float attributes caused re-compile\n",
+                 "Stateful `int` is not updated when using `torch.compile`\n",
+                 "A model instance attribute `int` is silently not correctly updated when using "
+                 "torch.compile.\n"):
+        assert explain_text(text).primary == "state_mutation", text
+    assert explain_text("The module's int attribute is updated as expected with torch.compile\n"
+                        ).primary is None
+
+
+def test_cudagraph_trees_flag_for_pending_backwards_names_the_cause():
+    """Maintainers quote cudagraph trees' own flag (running_forwards_with_pending_backwards):
+    forwards recorded with grad whose backward never ran keep CUDA graphs from recording."""
+    text = ("I think what you are hitting is the final case - "
+            "`running_forwards_with_pending_backwards`.\n")
+    assert explain_text(text).primary == "cudagraph_never_recorded"

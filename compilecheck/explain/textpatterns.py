@@ -234,7 +234,8 @@ PATTERNS: dict[str, TextPatterns] = {
         exclude=re.compile(r"Detected recompile when torch\.compile stance|"
                            r"\bUserError: Dynamic control flow")),
     "cudagraph_never_recorded": TextPatterns(((PENDING_BACKWARD_RE, None),),
-                                             ("pending", "require backward")),
+                                             ("pending", "require backward",
+                                              "running_forwards_with_pending_backwards")),
     "cudagraph_threads": TextPatterns(
         ((re.compile(r"torch\._C\._is_key_in_tls|tree_manager_containers|"
                      r"assert.*threading\.get_ident|"

@@ -104,6 +104,18 @@ WORDS: dict = {
          "broken", "black", "blank", "noisy", "distorted", "from eager", "from the eager", "break",
          "broke",
          "ruin", "destroy", "mess", "scrambl", "nonsense", "gibberish")),
+    "state_mutation": (
+        # a module's own Python value told as the cause: "nn.Module int/float attributes
+        # caused re-compile", "a model instance attribute `int` is silently not updated"
+        ((re.compile(_NOT_IF + r".*?\b(?:nn\.Module|module|model(?: instance)?|instance|stateful|"
+                     r"self)(?:'s)?\s+`?(?:int|integer|float|bool|scalar|python)`?(?:\s*/\s*\w+)?"
+                     r"(?:\s+(?:attributes?|states?|counters?|values?))?`?\b[^.\n]{0,80}?\b"
+                     r"(?:caus\w+ (?:a )?re-?compil\w*|trigger\w* re-?compil\w*|"
+                     r"(?:is|are|was|were|gets?|got) (?:\w+ ){0,2}not (?:\w+ ){0,1}updated)|"
+                     r"\b(?:nn\.Module|model instance|stateful)\s+(?:attributes?\s+)?`?(?:int|"
+                     r"integer|float)`?\s+(?:attributes?\s+)?(?:is|are) (?:\w+ ){0,2}not (?:\w+ ){0,1}"
+                     r"updated", I), None),),
+        ("module", "instance", "stateful", "self")),
     "graph_break": (
         # dynamo's exception named in a sentence: "raises an Unsupported exception"
         ((re.compile(r"\b(?:an?|the)\s+(?:torch\._dynamo\.exc\.)?Unsupported\s+"

@@ -74,7 +74,9 @@ def first_line(text: str) -> str:
 # backward"
 PENDING_BACKWARD_RE = re.compile(
     r"Unable to (?:hit fast path|end warm ?up phase) of CUDAGraphs because (?:of pending,? "
-    r"uninvoked backwards|outputs from a previous step still require backward)", re.I)
+    r"uninvoked backwards|outputs from a previous step still require backward)|"
+    # cudagraph trees' own flag for it (cudagraph_trees.py), quoted by maintainers
+    r"\brunning_forwards_with_pending_backwards\b", re.I)
 # the recompile limit, from torchdynamo 2022 ("hit recompilation cache limit (64) for
 # function") to 2.13 ("hit config.recompile_limit (8)"), its exception names, and the one line
 # only that warning prints ("   last reason: 0/7: ...", convert_frame.py), which is what a
