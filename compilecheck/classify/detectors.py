@@ -211,9 +211,7 @@ def _detect_random_stream(o: Observed):
     m = _mismatch(o)
     if m is None or m[2] is None or m[2] > m[1]:
         return []
-    drawn = ((o.obs.get("profile") or {}).get("random_ops")) or []
-    ops = ", ".join(f"`{d['op']}`" + (f" at {d['where']}" if d["where"] else "")
-                    for d in drawn[:3])
+    ops = _named(_draws(o.obs))
     return [Finding("random_stream",
                     f"compiled output differs from eager by {m[0]:.3g} (tolerance {m[1]:.3g}), "
                     f"all of it from the random numbers the graph draws ({ops}): compiled "
@@ -224,14 +222,23 @@ def _detect_random_stream(o: Observed):
                     "random tensors in", _drawn_where(o.obs))]
 
 
+def _draws(obs: dict) -> list:
+    """The random draws in the compiled graphs (the compile profile's ``random_ops``)."""
+    return ((obs.get("profile") or {}).get("random_ops")) or []
+
+
+def _named(drawn: list) -> str:
+    """The first three draws, each with its line."""
+    return ", ".join(f"`{d['op']}`" + (f" at {d['where']}" if d["where"] else "")
+                     for d in drawn[:3])
+
+
 def _drawn(obs: dict) -> str:
     """Where the compiled graph draws random numbers, the likely cause and the check."""
-    drawn = ((obs.get("profile") or {}).get("random_ops")) or []
+    drawn = _draws(obs)
     if not drawn:
         return ""
-    ops = ", ".join(f"`{d['op']}`" + (f" at {d['where']}" if d["where"] else "")
-                    for d in drawn[:3]) + (f" and {len(drawn) - 3} more" if len(drawn) > 3
-                                           else "")
+    ops = _named(drawn) + (f" and {len(drawn) - 3} more" if len(drawn) > 3 else "")
     return (f", and the compiled graph draws random numbers ({ops}): inductor can draw them "
             "from its own random stream instead of eager's, and then what depends on them "
             "differs with no bug anywhere. The check: `torch._inductor.config.fallback_random = True` "
@@ -241,8 +248,7 @@ def _drawn(obs: dict) -> str:
 
 
 def _drawn_where(obs: dict) -> str | None:
-    drawn = ((obs.get("profile") or {}).get("random_ops")) or []
-    return next((d["where"] for d in drawn if d["where"]), None)
+    return next((d["where"] for d in _draws(obs) if d["where"]), None)
 
 
 def _detect_crash(o: Observed):

@@ -72,6 +72,16 @@ def compile_module(module, spec: CellSpec):
     return torch.compile(module, backend=backend), backend
 
 
+def _compiled_subject(spec: CellSpec, warmup: int):
+    """A fresh copy of the cell's module, seeded and warmed up as the cell says, and its
+    torch.compile (subject, compiled module, recording backend)."""
+    subject = fresh(spec)
+    seed_all(spec.seed)
+    warm_up(subject, warmup)
+    compiled, backend = compile_module(subject.module, spec)
+    return subject, compiled, backend
+
+
 def _running_state(audit: dict) -> tuple[bool, list]:
     """Does forward change state on every call (so timing must put it back), and which
     tensors does it write in place."""
@@ -156,10 +166,7 @@ def run_cell(spec: CellSpec) -> dict:
     obs["tolerance"] = tolerance(refs)
     pattern = PATTERNS[spec.pattern]
     try:
-        subject = fresh(spec)
-        seed_all(spec.seed)
-        warm_up(subject, warmup)
-        compiled, backend = compile_module(subject.module, spec)
+        subject, compiled, backend = _compiled_subject(spec, warmup)
     except Exception as e:
         obs["error"] = describe_error(e, "compile")
         return obs
@@ -215,12 +222,10 @@ def _fallback_random_err(spec: CellSpec, warmup: int, refs, pattern) -> float | 
     random numbers and the outputs differed. After the timing: it resets dynamo's caches."""
     try:
         torch._dynamo.reset()
-        subject = fresh(spec)
-        seed_all(spec.seed)
-        warm_up(subject, warmup)
-        with torch._inductor.config.patch(fallback_random=True):
-            compiled, _ = compile_module(subject.module, spec)
-            steps = run_steps(pattern, compiled, subject, spec.iters, spec.cudagraphs).steps
+        subject, compiled, _ = _compiled_subject(spec, warmup)
+        with torch._inductor.config.patch(fallback_random=True):  # torch.compile is lazy:
+            steps = run_steps(pattern, compiled, subject, spec.iters,  # it compiles here
+                              spec.cudagraphs).steps
         if any(s.error is not None for s in steps):
             return None
         out: dict = {}
